@@ -1,0 +1,1 @@
+"""edgefit: will this model run on that edge accelerator, and exactly why not?"""

@@ -1,0 +1,80 @@
+"""Stage 1, read: a model file on disk -> ``edgefit.graph.Model``.
+
+The format is chosen by extension and confirmed by the file's first bytes, so a renamed file is caught
+with a message that says what it really is instead of a decoder error.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from edgefit.errors import ModelFileError, UnsupportedFormatError
+from edgefit.graph import Model
+
+ONNX_EXTENSIONS = (".onnx",)
+TFLITE_EXTENSIONS = (".tflite", ".lite")
+
+#: Formats people often try, with the way to a file edgefit reads.
+_HINTS = {
+    ".pb": "a TensorFlow GraphDef/SavedModel; convert it with tf2onnx or the TFLite converter first",
+    ".h5": "a Keras model; convert it with the TFLite converter (tf.lite.TFLiteConverter) or tf2onnx first",
+    ".keras": "a Keras model; convert it with the TFLite converter (tf.lite.TFLiteConverter) or tf2onnx first",
+    ".pt": "a PyTorch checkpoint; export it with torch.onnx.export first",
+    ".pth": "a PyTorch checkpoint; export it with torch.onnx.export first",
+    ".ort": "an ONNX Runtime (ORT format) model; pass the original .onnx file",
+    ".hef": "a compiled Hailo binary; pass the ONNX/TFLite model it was compiled from",
+    ".engine": "a serialized TensorRT engine; pass the ONNX model it was built from",
+    ".plan": "a serialized TensorRT engine; pass the ONNX model it was built from",
+    ".mlmodel": "a Core ML model; pass the ONNX/TFLite model it was converted from",
+}
+
+
+def _looks_like(head: bytes) -> str | None:
+    """Best guess of a file's format from its first bytes."""
+    if len(head) >= 8 and head[4:8] == b"TFL3":
+        return "tflite"
+    if len(head) >= 8 and head[4:8] == b"ORTM":
+        return "ort"
+    # A serialized ModelProto nearly always starts with ir_version (field 1, varint: 0x08) followed by a
+    # small version number.
+    if len(head) >= 2 and head[0] == 0x08 and 0 < head[1] < 0x20:
+        return "onnx"
+    return None
+
+
+def read_model(path: str | os.PathLike[str]) -> Model:
+    """Read an ONNX or TFLite model without loading external weight data."""
+    p = Path(path)
+    if not p.exists():
+        raise ModelFileError("no such file", p)
+    if not p.is_file():
+        raise ModelFileError("not a regular file", p)
+    try:
+        with open(p, "rb") as f:
+            head = f.read(16)
+    except OSError as e:
+        raise ModelFileError(f"cannot read: {e.strerror}", p) from None
+    if not head:
+        raise ModelFileError("file is empty (0 bytes)", p)
+
+    ext = p.suffix.lower()
+    guess = _looks_like(head)
+    if ext in ONNX_EXTENSIONS:
+        if guess == "tflite":
+            raise UnsupportedFormatError("has extension .onnx but its bytes are a TFLite flatbuffer "
+                                         "(identifier 'TFL3'); rename it to .tflite", p)
+        from edgefit.read.onnx import read_onnx
+        return read_onnx(p)
+    if ext in TFLITE_EXTENSIONS:
+        if guess == "onnx":
+            raise UnsupportedFormatError(f"has extension {ext} but its bytes look like an ONNX protobuf; "
+                                         "rename it to .onnx", p)
+        from edgefit.read.tflite import read_tflite
+        return read_tflite(p)
+
+    what = {"tflite": "; its bytes are a TFLite flatbuffer, rename it to .tflite",
+            "onnx": "; its bytes look like an ONNX protobuf, rename it to .onnx"}.get(guess or "", "")
+    hint = f" ({_HINTS[ext]})" if ext in _HINTS else ""
+    raise UnsupportedFormatError(f"unsupported model format {ext or '(no extension)'!r}{hint}: edgefit reads "
+                                 f".onnx and .tflite files{what}", p)

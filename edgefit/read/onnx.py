@@ -1,0 +1,292 @@
+"""ONNX reader: ModelProto -> Model, never loading external data.
+
+Shapes come from the model's own value_info; ONNX shape inference (with data propagation) fills the gaps
+only when some op output has no declared type. Inference runs on the graph without the weight bytes: large
+inline initializers are detached for the duration, so memory and time do not grow with the weights.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+from google.protobuf.message import DecodeError
+from onnx import AttributeProto, TensorProto, numpy_helper
+
+from edgefit.errors import CorruptModelError, ExternalDataError, ModelFileError
+from edgefit.graph import Dim, ExternalData, Model, Op, OpGraph, QuantParams, Tensor
+
+#: Constants up to this size get their values read (shape vectors, axes, pads, QDQ scales); weights never.
+SMALL_CONSTANT_BYTES = 4096
+
+_ONNX_DTYPE_NAMES = {"FLOAT": "float32", "DOUBLE": "float64", "STRING": "string"}
+DTYPES: dict[int, str] = {
+    v: _ONNX_DTYPE_NAMES.get(k, k.lower()) for k, v in TensorProto.DataType.items() if k != "UNDEFINED"
+}
+DTYPES[0] = "undefined"
+
+#: Op types that carry their body in graph attributes; any GRAPH attribute is read, these are just known.
+CONTROL_FLOW = ("If", "Loop", "Scan", "SequenceMap")
+
+
+def read_onnx(path: Path) -> Model:
+    try:
+        proto = onnx.load(str(path), load_external_data=False)
+    except DecodeError as e:
+        raise CorruptModelError(f"not a valid ONNX protobuf (truncated or corrupt): {e}", path) from None
+    except OSError as e:
+        raise ModelFileError(f"cannot read: {e.strerror or e}", path) from None
+    except Exception as e:  # protobuf and onnx raise assorted types for garbage input
+        raise CorruptModelError(f"not a valid ONNX model: {type(e).__name__}: {e}", path) from None
+    if proto.ir_version <= 0 or not proto.HasField("graph") or not (proto.graph.node or proto.graph.output):
+        raise CorruptModelError("not an ONNX model: no ir_version or no graph (truncated, corrupt or another "
+                                "format)", path)
+    return _ModelBuilder(proto, path).build()
+
+
+def _dims(shape_proto: Any) -> tuple[Dim, ...]:
+    out: list[Dim] = []
+    for d in shape_proto.dim:
+        which = d.WhichOneof("value")
+        out.append(d.dim_value if which == "dim_value" else d.dim_param if which == "dim_param" else None)
+    return tuple(out)
+
+
+def _type_info(type_proto: Any) -> tuple[str, tuple[Dim, ...] | None] | None:
+    """(dtype, shape) of a TypeProto; ``None`` when it says nothing usable."""
+    which = type_proto.WhichOneof("value")
+    if which in ("tensor_type", "sparse_tensor_type"):
+        tt = getattr(type_proto, which)
+        shape = _dims(tt.shape) if tt.HasField("shape") else None
+        return DTYPES.get(tt.elem_type, f"onnx_type_{tt.elem_type}"), shape
+    if which is None:
+        return None
+    return which.replace("_type", ""), None  # sequence / map / optional: no tensor shape
+
+
+def _has_type(type_proto: Any) -> bool:
+    return type_proto.WhichOneof("value") is not None
+
+
+class _ModelBuilder:
+    def __init__(self, proto: onnx.ModelProto, path: Path):
+        self.proto = proto
+        self.path = path
+        self.notes: list[str] = []
+        self.opsets = {(o.domain or "ai.onnx"): o.version for o in proto.opset_import}
+        self.function_keys = {f"{f.domain}::{f.name}" for f in proto.functions}
+
+    def build(self) -> Model:
+        proto = self.proto
+        value_infos = self._value_infos()
+        main = self._graph(proto.graph, value_infos, is_body=False)
+        functions = {f"{f.domain}::{f.name}": self._function(f) for f in proto.functions}
+        self._check_external_locations(main)
+        return Model(
+            path=str(self.path), format="onnx", graphs=[main], opsets=self.opsets,
+            producer=" ".join(x for x in (proto.producer_name, proto.producer_version) if x),
+            functions=functions, metadata={p.key: p.value for p in proto.metadata_props}, notes=self.notes,
+        )
+
+    # -- shapes -------------------------------------------------------------------------------------------
+
+    def _value_infos(self) -> dict[str, Any]:
+        """Type of every main-graph value, from the file or, where it is silent, from shape inference."""
+        g = self.proto.graph
+        known = {v.name: v.type for v in (*g.input, *g.output, *g.value_info) if _has_type(v.type)}
+        missing = any(o and o not in known for n in g.node for o in n.output)
+        if not missing:
+            return known
+        inferred = self._infer_shapes()
+        if inferred is not None:
+            ig = inferred.graph
+            for v in (*ig.input, *ig.output, *ig.value_info):
+                if _has_type(v.type) and (v.name not in known or not _type_info(known[v.name])):
+                    known[v.name] = v.type
+        return known
+
+    def _infer_shapes(self) -> onnx.ModelProto | None:
+        """ONNX shape inference on the graph with large inline weights detached (only dims matter)."""
+        detached: list[tuple[TensorProto, bytes]] = []
+        for init in self.proto.graph.initializer:
+            if len(init.raw_data) > SMALL_CONSTANT_BYTES:
+                detached.append((init, init.raw_data))
+                init.ClearField("raw_data")
+                init.data_location = TensorProto.EXTERNAL
+        try:
+            return onnx.shape_inference.infer_shapes(self.proto, data_prop=True)
+        except Exception as e:  # an op without a schema, an inconsistent graph: keep the declared shapes
+            self.notes.append(f"ONNX shape inference failed, declared shapes only: {' '.join(str(e).split())}")
+            return None
+        finally:
+            for init, raw in detached:
+                init.data_location = TensorProto.DEFAULT
+                init.raw_data = raw
+
+    # -- graphs -------------------------------------------------------------------------------------------
+
+    def _graph(self, g: onnx.GraphProto, types: dict[str, Any], *, is_body: bool) -> OpGraph:
+        tensors: dict[str, Tensor] = {}
+        for init in g.initializer:
+            tensors[init.name] = self._constant(init, init.name)
+        for sp in g.sparse_initializer:
+            tensors[sp.values.name] = self._sparse_constant(sp)
+        for name, tp in types.items():
+            if name in tensors:
+                continue
+            info = _type_info(tp)
+            if info:
+                tensors[name] = Tensor(name, info[0], info[1])
+
+        ops: list[Op] = []
+        for i, node in enumerate(g.node):
+            op = self._op(i, node)
+            if node.op_type == "Constant" and not node.domain:
+                self._constant_node(node, op, tensors)
+            for t in (*node.input, *node.output):
+                if t and t not in tensors:
+                    tensors[t] = Tensor(t, "unknown", None)
+            ops.append(op)
+
+        inits = {i.name for i in g.initializer}
+        inputs = [v.name for v in g.input if v.name not in inits]
+        for v in g.input:
+            tensors.setdefault(v.name, Tensor(v.name, "unknown", None))
+        outputs = [v.name for v in g.output]
+        for name in outputs:
+            tensors.setdefault(name, Tensor(name, "unknown", None))
+        graph = OpGraph(g.name or "main", ops, tensors, inputs, outputs, is_body=is_body)
+        self._attach_qdq(graph)
+        return graph
+
+    def _function(self, f: onnx.FunctionProto) -> OpGraph:
+        ops = [self._op(i, n) for i, n in enumerate(f.node)]
+        tensors = {t: Tensor(t, "unknown", None) for op in ops for t in (*op.inputs, *op.outputs) if t}
+        for t in (*f.input, *f.output):
+            tensors.setdefault(t, Tensor(t, "unknown", None))
+        return OpGraph(f"{f.domain}::{f.name}", ops, tensors, list(f.input), list(f.output), is_body=True)
+
+    def _op(self, index: int, node: onnx.NodeProto) -> Op:
+        domain = node.domain or "ai.onnx"
+        key = f"{node.domain}::{node.op_type}"
+        op = Op(index=index, name=node.name or f"{node.op_type}_{index}", type=node.op_type, domain=domain,
+                version=self.opsets.get(domain), inputs=list(node.input), outputs=list(node.output),
+                function=key if key in self.function_keys else None)
+        for a in node.attribute:
+            if a.type == AttributeProto.GRAPH:
+                op.bodies[a.name] = self._body(a.g)
+            elif a.type == AttributeProto.GRAPHS:
+                for k, body in enumerate(a.graphs):
+                    op.bodies[f"{a.name}[{k}]"] = self._body(body)
+            elif a.type == AttributeProto.TENSOR:
+                op.attrs[a.name] = self._constant(a.t, f"{op.name}.{a.name}")
+            elif a.type in (AttributeProto.SPARSE_TENSOR, AttributeProto.SPARSE_TENSORS, AttributeProto.TENSORS,
+                            AttributeProto.TYPE_PROTO, AttributeProto.TYPE_PROTOS):
+                op.attrs[a.name] = AttributeProto.AttributeType.Name(a.type).lower()
+            elif a.ref_attr_name:
+                op.attrs[a.name] = f"@{a.ref_attr_name}"  # function attribute reference
+            else:
+                try:
+                    v = onnx.helper.get_attribute_value(a)
+                except Exception:
+                    self.notes.append(f"op {op.name} ({node.op_type}): attribute {a.name!r} could not be decoded")
+                    continue
+                op.attrs[a.name] = v.decode("utf-8", "replace") if isinstance(v, bytes) else v
+        if (node.domain and key not in self.function_keys and node.domain not in ("ai.onnx", "ai.onnx.ml")
+                and not onnx.defs.has(node.op_type, node.domain)):
+            self.notes.append(f"op {op.name}: {node.domain}::{node.op_type} is a custom op with no ONNX schema; "
+                              "shapes downstream of it may be unknown")
+        return op
+
+    def _body(self, g: onnx.GraphProto) -> OpGraph:
+        types = {v.name: v.type for v in (*g.input, *g.output, *g.value_info) if _has_type(v.type)}
+        return self._graph(g, types, is_body=True)
+
+    # -- constants ----------------------------------------------------------------------------------------
+
+    def _constant(self, t: TensorProto, name: str) -> Tensor:
+        dtype = DTYPES.get(t.data_type, f"onnx_type_{t.data_type}")
+        tensor = Tensor(name, dtype, tuple(t.dims), is_constant=True)
+        if t.data_location == TensorProto.EXTERNAL:
+            ext = {e.key: e.value for e in t.external_data}
+            length = int(ext["length"]) if "length" in ext else None
+            tensor.external = ExternalData(ext.get("location", ""), int(ext.get("offset", 0) or 0), length)
+        elif (tensor.byte_size or 0) <= SMALL_CONSTANT_BYTES and dtype != "string":
+            try:
+                tensor.value = numpy_helper.to_array(t)
+            except Exception:
+                self.notes.append(f"constant {name}: data does not match its dims/dtype")
+        return tensor
+
+    def _sparse_constant(self, sp: onnx.SparseTensorProto) -> Tensor:
+        values = self._constant(sp.values, sp.values.name)
+        indices = self._constant(sp.indices, sp.values.name + ".indices")
+        dtype = values.dtype
+        stored = (values.byte_size or 0) + (indices.byte_size or 0)
+        return Tensor(sp.values.name, dtype, tuple(sp.dims), is_constant=True, stored_bytes=stored)
+
+    def _constant_node(self, node: onnx.NodeProto, op: Op, tensors: dict[str, Tensor]) -> None:
+        """A Constant node's output is a constant tensor, with shape and (when small) value from its attribute."""
+        if not node.output:
+            return
+        name = node.output[0]
+        for key, v in op.attrs.items():
+            if isinstance(v, Tensor):
+                tensors[name] = Tensor(name, v.dtype, v.shape, is_constant=True, value=v.value)
+                return
+            if key in ("value_float", "value_int", "value_floats", "value_ints"):
+                arr = np.asarray(v, dtype=np.float32 if "float" in key else np.int64)
+                tensors[name] = Tensor(name, str(arr.dtype), arr.shape, is_constant=True, value=arr)
+                return
+        tensors.setdefault(name, Tensor(name, "unknown", None, is_constant=True))
+
+    def _attach_qdq(self, graph: OpGraph) -> None:
+        """QuantizeLinear outputs and DequantizeLinear inputs carry the quantization of their node."""
+        for op in graph.ops:
+            if op.domain not in ("ai.onnx", "com.microsoft") or op.type not in ("QuantizeLinear", "DequantizeLinear"):
+                continue
+            if len(op.inputs) < 2 or not op.outputs:
+                continue
+            scale = graph.tensors.get(op.inputs[1])
+            zp = graph.tensors.get(op.inputs[2]) if len(op.inputs) > 2 and op.inputs[2] else None
+            if scale is None or scale.value is None:
+                continue
+            scales = tuple(float(s) for s in np.ravel(scale.value))
+            zps = tuple(int(z) for z in np.ravel(zp.value)) if zp is not None and zp.value is not None else (0,) * len(scales)
+            axis = op.attrs.get("axis", 1) if len(scales) > 1 else None
+            q = QuantParams(scales, zps, axis)
+            quantized = op.outputs[0] if op.type == "QuantizeLinear" else op.inputs[0]
+            t = graph.tensors.get(quantized)
+            if t is not None and t.quant is None:
+                t.quant = q
+
+    def _check_external_locations(self, graph: OpGraph) -> None:
+        base = self.path.resolve().parent
+        bad = sorted({t.external.location for t in graph.tensors.values()
+                      if t.external and not _inside(base, t.external.location)})
+        for loc in bad:
+            self.notes.append(f"external data location {loc!r} points outside the model's directory; "
+                              "edgefit will never read it")
+
+
+def _inside(base: Path, location: str) -> bool:
+    if not location or Path(location).is_absolute():
+        return False
+    return (base / location).resolve().is_relative_to(base)
+
+
+def external_data_path(model: Model, tensor: Tensor) -> Path:
+    """The file holding ``tensor``'s external bytes, checked to lie inside the model's directory and exist."""
+    assert tensor.external is not None
+    base = Path(model.path).resolve().parent
+    loc = tensor.external.location
+    if not _inside(base, loc):
+        raise ExternalDataError(f"tensor {tensor.name!r}: external data location {loc!r} points outside the "
+                                "model's directory; refusing to read it", model.path)
+    p = base / loc
+    if not p.is_file():
+        raise ExternalDataError(f"tensor {tensor.name!r} needs external data file {loc!r}, which is missing "
+                                f"(expected at {p})", model.path)
+    return p
