@@ -62,6 +62,8 @@ class Tensor:
     quant: QuantParams | None = None
     external: ExternalData | None = None
     is_variable: bool = False
+    #: TFLite buffer index: tensors that share a buffer share their bytes.
+    buffer: int | None = None
     #: Contents of small constants only (shape vectors, axes, pads, quantization scales); never weights.
     value: Any = None
 
@@ -104,6 +106,8 @@ class Op:
     bodies: dict[str, "OpGraph"] = field(default_factory=dict)
     #: For ONNX calls of model-local functions: the function's ``domain::name`` key in ``Model.functions``.
     function: str | None = None
+    #: Names of the source-model nodes this op was lowered from (the op's own name for an unlowered graph).
+    source_nodes: tuple[str, ...] = ()
 
 
 class OpGraph:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from flatbuffers.table import Table
 from tflite.ActivationFunctionType import ActivationFunctionType
 from tflite.BuiltinOperator import BuiltinOperator
 from tflite.BuiltinOptions import BuiltinOptions
@@ -51,6 +52,25 @@ DTYPES: dict[int, str] = {
 _NUMPY = {"float32": np.float32, "float16": np.float16, "float64": np.float64, "int8": np.int8, "uint8": np.uint8,
           "int16": np.int16, "uint16": np.uint16, "int32": np.int32, "uint32": np.uint32, "int64": np.int64,
           "uint64": np.uint64, "bool": np.bool_}
+
+
+class _CheckedTable(Table):
+    """A flatbuffer table whose strings must end inside the file: the generated accessors slice silently,
+    so without this a truncated file would yield cut-off names instead of an error."""
+
+    __slots__ = ()
+
+    def String(self, off: int) -> bytes:
+        s = super().String(off)
+        length = struct.unpack_from("<I", self.Bytes, off + struct.unpack_from("<I", self.Bytes, off)[0])[0]
+        if len(s) != length:
+            raise struct.error(f"string at byte {off} runs past the end of the file")
+        return s
+
+
+def _checked(obj: Any) -> Any:
+    obj._tab.__class__ = _CheckedTable
+    return obj
 
 
 def read_tflite(path: Path) -> Model:
@@ -106,12 +126,12 @@ class _Reader:
         self.buf = buf
         self.size = len(buf)
         self.path = path
-        self.fb = FbModel.GetRootAs(buf, 0)
+        self.fb = _checked(FbModel.GetRootAs(buf, 0))
         self.notes: list[str] = []
 
     def model(self) -> Model:
         fb = self.fb
-        self.opcodes = [self._opcode(fb.OperatorCodes(i)) for i in range(fb.OperatorCodesLength())]
+        self.opcodes = [self._opcode(_checked(fb.OperatorCodes(i))) for i in range(fb.OperatorCodesLength())]
         self.buffers = [self._buffer(i) for i in range(fb.BuffersLength())]
         graphs = [self._subgraph(k) for k in range(fb.SubgraphsLength())]
         if not graphs:
@@ -125,13 +145,13 @@ class _Reader:
                         graphs[idx].is_body = True
                         op.bodies[role.removesuffix("_subgraph_index").removesuffix("_index")] = graphs[idx]
         graphs[0].is_body = False  # the primary subgraph always runs on its own
-        signatures = [self._signature(fb.SignatureDefs(i), graphs) for i in range(fb.SignatureDefsLength())]
+        signatures = [self._signature(_checked(fb.SignatureDefs(i)), graphs) for i in range(fb.SignatureDefsLength())]
         for s in signatures:
             graphs[s.subgraph].is_body = False
         desc = fb.Description()
         metadata = {}
         for i in range(fb.MetadataLength()):
-            m = fb.Metadata(i)
+            m = _checked(fb.Metadata(i))
             metadata[(m.Name() or b"").decode("utf-8", "replace")] = f"buffer {m.Buffer()}"
         return Model(path=str(self.path), format="tflite", graphs=graphs, opsets={"tflite": fb.Version()},
                      producer=(desc or b"").decode("utf-8", "replace"), signatures=signatures,
@@ -165,11 +185,11 @@ class _Reader:
         return start, length
 
     def _subgraph(self, k: int) -> OpGraph:
-        sg = self.fb.Subgraphs(k)
+        sg = _checked(self.fb.Subgraphs(k))
         names: list[str] = []
         tensors: dict[str, Tensor] = {}
         for ti in range(sg.TensorsLength()):
-            t = self._tensor(sg.Tensors(ti), ti, tensors)
+            t = self._tensor(_checked(sg.Tensors(ti)), ti, tensors)
             names.append(t.name)
             tensors[t.name] = t
 
@@ -210,7 +230,7 @@ class _Reader:
         buffer_index = ft.Buffer()
         start, length = self.buffers[buffer_index] if 0 < buffer_index < len(self.buffers) else (0, 0)
         t = Tensor(name, dtype, shape, is_constant=length > 0, stored_bytes=length or None,
-                   is_variable=bool(ft.IsVariable()))
+                   is_variable=bool(ft.IsVariable()), buffer=buffer_index if length else None)
         q = ft.Quantization()
         if q is not None and q.ScaleLength():
             scales = tuple(float(s) for s in q.ScaleAsNumpy())
@@ -266,7 +286,7 @@ class _Reader:
         def tmap(n: int, get: Any) -> dict[str, str]:
             out = {}
             for i in range(n):
-                m = get(i)
+                m = _checked(get(i))
                 idx = m.TensorIndex()
                 out[(m.Name() or b"").decode("utf-8", "replace")] = names[idx] if 0 <= idx < len(names) else "?"
             return out

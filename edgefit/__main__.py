@@ -1,0 +1,5 @@
+import sys
+
+from edgefit.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Stage 8, report: render result objects to text, JSON and the other formats. Renderers never recompute."""
