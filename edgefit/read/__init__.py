@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
-from edgefit.errors import ModelFileError, UnsupportedFormatError
+from edgefit.errors import ModelFileError, UnsupportedFormatError, UsageError
 from edgefit.graph import Model
 
 ONNX_EXTENSIONS = (".onnx",)
@@ -43,8 +44,12 @@ def _looks_like(head: bytes) -> str | None:
     return None
 
 
-def read_model(path: str | os.PathLike[str]) -> Model:
-    """Read an ONNX or TFLite model without loading external weight data."""
+def read_model(path: str | os.PathLike[str], input_shapes: dict[str, Any] | None = None) -> Model:
+    """Read an ONNX or TFLite model without loading external weight data.
+
+    ``input_shapes`` fixes dynamic input dims: ``{"input_ids": [1, 128]}`` or ``{"seq": 128}`` (ONNX only;
+    a TFLite model's shapes are fixed when it is converted).
+    """
     p = Path(path)
     if not p.exists():
         raise ModelFileError("no such file", p)
@@ -65,11 +70,14 @@ def read_model(path: str | os.PathLike[str]) -> Model:
             raise UnsupportedFormatError("has extension .onnx but its bytes are a TFLite flatbuffer "
                                          "(identifier 'TFL3'); rename it to .tflite", p)
         from edgefit.read.onnx import read_onnx
-        return read_onnx(p)
+        return read_onnx(p, input_shapes)
     if ext in TFLITE_EXTENSIONS:
         if guess == "onnx":
             raise UnsupportedFormatError(f"has extension {ext} but its bytes look like an ONNX protobuf; "
                                          "rename it to .onnx", p)
+        if input_shapes:
+            raise UsageError("--input-shape applies to ONNX models; a TFLite model's shapes are fixed at "
+                             "conversion (convert it again with a static input shape)", p)
         from edgefit.read.tflite import read_tflite
         return read_tflite(p)
 

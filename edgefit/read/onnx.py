@@ -15,7 +15,7 @@ import onnx
 from google.protobuf.message import DecodeError
 from onnx import AttributeProto, TensorProto, numpy_helper
 
-from edgefit.errors import CorruptModelError, ExternalDataError, ModelFileError
+from edgefit.errors import CorruptModelError, ExternalDataError, ModelFileError, UsageError
 from edgefit.graph import Dim, ExternalData, Model, Op, OpGraph, QuantParams, Tensor
 
 #: Constants up to this size get their values read (shape vectors, axes, pads, QDQ scales); weights never.
@@ -31,7 +31,8 @@ DTYPES[0] = "undefined"
 CONTROL_FLOW = ("If", "Loop", "Scan", "SequenceMap")
 
 
-def read_onnx(path: Path) -> Model:
+def read_onnx(path: Path, input_shapes: dict[str, Any] | None = None) -> Model:
+    """Read an ONNX file; ``input_shapes`` fixes dynamic dims first (see ``fix_input_shapes``)."""
     try:
         proto = onnx.load(str(path), load_external_data=False)
     except DecodeError as e:
@@ -43,7 +44,49 @@ def read_onnx(path: Path) -> Model:
     if proto.ir_version <= 0 or not proto.HasField("graph") or not (proto.graph.node or proto.graph.output):
         raise CorruptModelError("not an ONNX model: no ir_version or no graph (truncated, corrupt or another "
                                 "format)", path)
+    if input_shapes:
+        fix_input_shapes(proto, input_shapes, path)
     return _ModelBuilder(proto, path).build()
+
+
+def fix_input_shapes(proto: onnx.ModelProto, shapes: dict[str, Any], path: Path) -> None:
+    """Make dynamic inputs static, then let shape inference recompute every downstream shape.
+
+    A key is either a graph input name (value: the full shape, e.g. ``[1, 128]``) or a symbolic dim name
+    (value: one int, e.g. ``seq=128``), which fixes that dim in every input that uses it.
+    """
+    inits = {i.name for i in proto.graph.initializer}
+    inputs = [v for v in proto.graph.input if v.name not in inits]
+    symbols = {d.dim_param for v in inputs for d in v.type.tensor_type.shape.dim if d.dim_param}
+    by_name = {v.name: v for v in inputs}
+    for key, value in shapes.items():
+        if key in by_name:
+            dims = by_name[key].type.tensor_type.shape.dim
+            shape = [int(x) for x in (value if isinstance(value, (list, tuple)) else [value])]
+            if len(shape) != len(dims):
+                raise UsageError(f"--input-shape {key}: the input has rank {len(dims)}, got {len(shape)} dims "
+                                 f"({'x'.join(map(str, shape))})", path)
+            for d, n in zip(dims, shape):
+                if d.HasField("dim_value") and d.dim_value != n:
+                    raise UsageError(f"--input-shape {key}: dim {d.dim_value} is static in the model, got {n}", path)
+                d.dim_value = n
+        elif key in symbols:
+            if isinstance(value, (list, tuple)) and len(value) != 1:
+                raise UsageError(f"--input-shape {key}: {key!r} is a single dim, give one number", path)
+            n = int(value[0] if isinstance(value, (list, tuple)) else value)
+            for v in inputs:
+                for d in v.type.tensor_type.shape.dim:
+                    if d.dim_param == key:
+                        d.dim_value = n
+        else:
+            known = ", ".join([*by_name, *sorted(symbols)]) or "none"
+            raise UsageError(f"--input-shape {key}: no input or symbolic dim of that name (inputs and dims: {known})",
+                             path)
+    # Every recorded intermediate shape may mention the old symbols: drop them and infer afresh.
+    del proto.graph.value_info[:]
+    for out in proto.graph.output:
+        if out.type.HasField("tensor_type"):
+            out.type.tensor_type.ClearField("shape")
 
 
 def _dims(shape_proto: Any) -> tuple[Dim, ...]:
@@ -96,14 +139,15 @@ class _ModelBuilder:
         """Type of every main-graph value, from the file or, where it is silent, from shape inference."""
         g = self.proto.graph
         known = {v.name: v.type for v in (*g.input, *g.output, *g.value_info) if _has_type(v.type)}
-        missing = any(o and o not in known for n in g.node for o in n.output)
+        missing = any(o and (o not in known or _type_info(known[o])[1] is None)  # type: ignore[index]
+                      for n in g.node for o in n.output)
         if not missing:
             return known
         inferred = self._infer_shapes()
         if inferred is not None:
             ig = inferred.graph
             for v in (*ig.input, *ig.output, *ig.value_info):
-                if _has_type(v.type) and (v.name not in known or not _type_info(known[v.name])):
+                if _has_type(v.type) and (v.name not in known or _type_info(known[v.name])[1] is None):  # type: ignore[index]
                     known[v.name] = v.type
         return known
 

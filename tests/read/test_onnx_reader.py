@@ -154,3 +154,20 @@ def test_graph_is_networkx_backed(tmp_path):
 def test_opset_recorded(tmp_path, opset):
     g = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g", [vi("x", [2])], [vi("y", [2])])
     assert read_model(save(tmp_path, g, opset=opset)).opsets == {"ai.onnx": opset}
+
+
+def test_input_shapes_fix_dynamic_dims(tmp_path):
+    from edgefit.errors import UsageError
+
+    w = numpy_helper.from_array(np.zeros((8, 4), np.float32), "w")
+    g = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"], name="mm")], "g",
+                          [vi("x", ["batch", "seq", 8])], [vi("y", ["batch", "seq", 4])], [w],
+                          value_info=[vi("y", ["batch", "seq", 4])])
+    p = save(tmp_path, g)
+    m = read_model(p, input_shapes={"x": [1, 16, 8]})
+    assert m.main.tensors["y"].shape == (1, 16, 4)
+    m = read_model(p, input_shapes={"seq": 16})
+    assert m.main.tensors["y"].shape == ("batch", 16, 4)
+    for bad, words in (({"x": [1, 16]}, "rank 3"), ({"x": [1, 16, 9]}, "static"), ({"nope": 1}, "x, batch, seq")):
+        with pytest.raises(UsageError, match=words):
+            read_model(p, input_shapes=bad)
