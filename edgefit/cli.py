@@ -11,7 +11,7 @@ import os
 import sys
 from typing import Sequence
 
-from edgefit.errors import EdgefitError
+from edgefit.errors import EdgefitError, UsageError
 
 EXIT_OK, EXIT_POLICY, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 70
 
@@ -37,11 +37,161 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _parse_sets(items: list[str]) -> dict[str, object]:
+    from edgefit.devices import parse_set_option
+
+    return dict(parse_set_option(item) for item in items)
+
+
+def _parse_input_shapes(items: list[str]) -> dict[str, list[int]]:
+    """``input_ids=1x128`` / ``seq=128`` -> {name: [dims]}."""
+    shapes = {}
+    for item in items:
+        name, sep, dims = item.partition("=")
+        try:
+            if not sep or not name.strip():
+                raise ValueError
+            shapes[name.strip()] = [int(d) for d in dims.lower().replace(",", "x").split("x")]
+        except ValueError:
+            raise UsageError(f"--input-shape {item!r}: expected NAME=DIMS such as input_ids=1x128 or seq=128") from None
+    return shapes
+
+
+def _analyze_args(p: argparse.ArgumentParser, default_device: str | None = "coral") -> None:
+    p.add_argument("--device", "-d", default=default_device,
+                   help="device id or alias from 'edgefit devices', or the path of your own device YAML "
+                        "(default: %(default)s)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a device spec field, e.g. coral.compiler_version=14.1, coral.min_runtime=13, "
+                        "memory.param_cache_bytes=4194304, toolchain.partitioning=multi_subgraph (repeatable)")
+    p.add_argument("--input-shape", action="append", default=[], metavar="NAME=DIMS",
+                   help="fix a dynamic input (input_ids=1x128) or a symbolic dim in every input (seq=128); "
+                        "ONNX only (repeatable)")
+
+
+def _cmd_analyze(args: argparse.Namespace) -> int:
+    from edgefit.api import analyze
+
+    report = analyze(args.model, device=args.device, overrides=_parse_sets(args.set),
+                     input_shapes=_parse_input_shapes(args.input_shape))
+    if args.format == "json":
+        print(report.to_json())
+    elif args.format == "edgetpu-log":
+        from edgefit.report.edgetpu_log import render_edgetpu_log
+
+        sys.stdout.write(render_edgetpu_log(report))
+    else:
+        from edgefit.report.text import render_text
+
+        sys.stdout.write(render_text(report, show_ops=args.show_lowered))
+    return EXIT_OK
+
+
+def _cmd_devices(args: argparse.Namespace) -> int:
+    from edgefit.devices import list_devices, load_device
+
+    if args.id:
+        spec = load_device(args.id)
+        if args.format == "json":
+            print(json.dumps(spec.data, indent=2))
+        else:
+            import yaml
+
+            sys.stdout.write(f"# {spec.path}\n" + yaml.safe_dump(spec.data, sort_keys=False, width=110))
+        return EXIT_OK
+    specs = list_devices()
+    if args.format == "json":
+        print(json.dumps([{"id": s.id, "name": s.name, "family": s.family, "aliases": s.aliases,
+                           "toolchain": s.get("toolchain.name")} for s in specs], indent=2))
+        return EXIT_OK
+    from edgefit.api import ANALYZED_FAMILIES
+
+    width = max(len(s.id) for s in specs)
+    for s in specs:
+        aliases = f" (alias: {', '.join(s.aliases)})" if s.aliases else ""
+        state = "" if s.family in ANALYZED_FAMILIES else "  [spec only: analysis not implemented yet]"
+        print(f"{s.id:<{width}}  {s.name}{aliases}{state}")
+    return EXIT_OK
+
+
+def _cmd_explain(args: argparse.Namespace) -> int:
+    from edgefit.rules import all_rules, get_rule
+
+    try:
+        r = get_rule(args.code)
+    except KeyError:
+        import difflib
+
+        codes = [x.code for x in all_rules()]
+        close = difflib.get_close_matches(args.code.upper(), codes, n=3)
+        raise UsageError(f"no rule with code {args.code!r}" + (f"; did you mean {', '.join(close)}?" if close else
+                         f"; known codes: {', '.join(codes)}")) from None
+    print(f"{r.code} ({r.severity})")
+    print(r.doc)
+    if r.status:
+        print(f"Compiler status: {r.status}")
+    if r.hint:
+        print(f"Fix: {r.hint}")
+    if r.applies_to is not None:
+        print(f"Applies to: {', '.join(sorted(r.applies_to))}")
+    return EXIT_OK
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from edgefit.check import run_check
+
+    return run_check(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="edgefit", description="Will this model run on that edge accelerator, and exactly why not?",
                      epilog="Exit codes: 0 ok, 1 check policy violated, 2 bad input.")
     parser.add_argument("--version", action="version", version=f"edgefit {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("analyze", help="per-op verdicts, partition and memory fit on a device",
+                       description="Predict what the device's toolchain does with the model: which ops map to "
+                                   "the accelerator and which run on the CPU (with the reason and the "
+                                   "toolchain's own status text), the partition, and which parameters fit on "
+                                   "chip. ONNX models are first lowered to the toolchain's dialect (TFLite for "
+                                   "Coral); a float model is analysed as if fully int8 post-training quantized.")
+    p.add_argument("model", help="path to a .onnx or .tflite file")
+    _analyze_args(p)
+    p.add_argument("--format", choices=("text", "json", "edgetpu-log"), default="text",
+                   help="text (default); json (documented in docs/analyze-json.md); edgetpu-log (the Edge TPU "
+                        "compiler's .log table for the predicted decisions)")
+    p.add_argument("--show-lowered", action="store_true",
+                   help="also list every op in the toolchain's dialect with its source nodes and placement")
+    p.set_defaults(func=_cmd_analyze)
+
+    p = sub.add_parser("check", help="CI / pre-commit gate: exit 1 when a model breaks a policy",
+                       description="Analyze each model and apply policies. Defaults come from [tool.edgefit] in "
+                                   "the nearest pyproject.toml; options given here win. Exit 0: every model "
+                                   "passes; 1: a policy is violated; 2: bad input.")
+    p.add_argument("models", nargs="+", metavar="MODEL", help=".onnx or .tflite files")
+    _analyze_args(p, default_device=None)
+    p.add_argument("--max-cpu-ops", type=int, metavar="N", help="fail when more than N ops run on the CPU")
+    p.add_argument("--require", choices=("full", "partial"),
+                   help="full: every op on the accelerator; partial: at least some ops on it")
+    p.add_argument("--max-streamed-bytes", metavar="SIZE",
+                   help="fail when more parameter bytes than this are streamed per inference (e.g. 1MiB)")
+    p.add_argument("--fail-on", action="append", default=None, metavar="CODE",
+                   help="fail when a finding with this code (or prefix ending in '*', e.g. CORAL-*) is present")
+    p.add_argument("--config", metavar="PYPROJECT", help="read [tool.edgefit] from this file instead of the "
+                   "nearest pyproject.toml")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(func=_cmd_check)
+
+    p = sub.add_parser("devices", help="list the device catalog, or show one device's spec",
+                       description="List every bundled device spec, or print one (all figures with sources).")
+    p.add_argument("id", nargs="?", help="device id, alias or YAML path")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(func=_cmd_devices)
+
+    p = sub.add_parser("explain", help="what a finding code means and how to fix it",
+                       description="Print a rule's message, the toolchain status it maps to, and the fix.")
+    p.add_argument("code", help="finding code, e.g. CORAL-RANK")
+    p.set_defaults(func=_cmd_explain)
 
     p = sub.add_parser("inspect", help="what is in a model: ops, parameters, MACs, I/O, dynamic dims",
                        description="Describe an ONNX or TFLite model without any device: op histogram, node "

@@ -36,7 +36,7 @@ def _io(graph: OpGraph, names: list[str]) -> list[dict[str, Any]]:
     return out
 
 
-def _parameters(model: Model) -> tuple[int, int, dict[str, dict[str, int]]]:
+def parameter_totals(model: Model) -> tuple[int, int, dict[str, dict[str, int]]]:
     """Constant tensors over every graph (bodies and functions included), shared storage counted once."""
     seen_buffers: set[int] = set()
     count = nbytes = 0
@@ -123,7 +123,7 @@ class InspectReport:
         entry = m.entry_graphs
         histogram = Counter(op.type for g in entry for op in g.ops)
         domains = Counter(op.domain for g in entry for op in g.ops)
-        params, param_bytes, by_dtype = _parameters(m)
+        params, param_bytes, by_dtype = parameter_totals(m)
         macs = count_macs(entry)
         main = m.main
         versions: dict[str, list[int]] = {}

@@ -1,0 +1,98 @@
+"""Text rendering of an analyze Report (rich tables, plain text when not on a terminal)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from edgefit.report.model import Report
+
+VERDICT_TEXT = {
+    "full": "runs entirely on the accelerator",
+    "partial": "runs partly on the accelerator, partly on the CPU",
+    "cpu_only": "nothing runs on the accelerator",
+    "rejected": "the toolchain would refuse the model as it is",
+}
+
+
+def _bytes(n: int | None) -> str:
+    if n is None:
+        return "?"
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:.2f} {unit}"
+    return f"{n} B"
+
+
+def render_text(report: Report, width: int = 120, show_ops: bool = False) -> str:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=width, record=True, file=open("/dev/null", "w"), color_system=None)
+    d = report.to_dict()
+    s = d["summary"]
+    console.print(f"[bold]{report.model_path}[/] on [bold]{report.device_name}[/] ({report.device_id}, "
+                  f"{report.toolchain.get('name')} {report.toolchain.get('compiler_version') or ''})".rstrip())
+    console.print(f"Verdict: [bold]{report.verdict.upper()}[/]: {VERDICT_TEXT[report.verdict]}")
+    lowered = f", lowered to {s['ops_total']} {report.toolchain.get('dialect')} ops" if report.lowered else ""
+    console.print(f"Ops: {report.model_op_count} in the model{lowered}; {s['ops_on_accelerator']} on the "
+                  f"accelerator in {s['accelerator_subgraphs']} subgraph(s), {s['ops_on_cpu']} on the CPU"
+                  + (f", {s['ops_removed']} removed as dead code" if s["ops_removed"] else ""))
+
+    errors = [f for f in report.findings if f["op"] is None and f["severity"] == "error"]
+    for f in errors:
+        console.print(f"[bold]{f['code']}[/]: {f['message']}")
+        if f.get("hint"):
+            console.print(f"  fix: {f['hint']}")
+
+    if s["ops_on_cpu"]:
+        table = Table(title="Ops on the CPU, and why", title_justify="left")
+        for col in ("op type", "count", "code", "status / reason"):
+            table.add_column(col, justify="right" if col == "count" else "left")
+        groups: Counter[tuple[str, str, str]] = Counter(
+            (op.type, op.reason or "", op.status) for op in report.ops if op.placement == "cpu")
+        for (op_type, code, status), n in groups.most_common():
+            table.add_row(op_type, str(n), code, status)
+        console.print(table)
+
+    mem = report.memory
+    console.print(
+        f"Parameters: {_bytes(report.device_param_bytes)} on the device"
+        + (" (as int8-quantized)" if report.lowered else "")
+        + f"; parameter cache budget {_bytes(mem.get('budget_bytes'))} (on-chip SRAM {_bytes(mem.get('sram_bytes'))})")
+    console.print(f"  accelerator ops' parameters: {_bytes(mem.get('cached_bytes'))} cached on chip, "
+                  f"{_bytes(mem.get('streamed_bytes'))} streamed from the host every inference")
+    if report.device_param_bytes and mem.get("budget_bytes"):
+        share = min(1.0, mem["budget_bytes"] / report.device_param_bytes)
+        if share < 1:
+            console.print(f"  at most {share:.1%} of the model's parameters could ever be cached on chip")
+
+    others = [f for f in report.findings if not (f["op"] is None and f["severity"] == "error")]
+    by_code: dict[str, list[dict[str, Any]]] = {}
+    for f in others:
+        by_code.setdefault(f["code"], []).append(f)
+    if by_code:
+        console.print("[bold]Findings[/] (edgefit explain CODE for details)")
+        for code, fs in by_code.items():
+            first = fs[0]
+            where = ""
+            if first["op"] is not None:
+                names = [report.ops[f["op"]].name for f in fs[:3]]
+                where = " at " + ", ".join(names) + (f" and {len(fs) - 3} more" if len(fs) > 3 else "")
+            console.print(f"  {first['severity']:<7} {code} x{len(fs)}{where}: {first['message']}")
+            if first.get("hint"):
+                console.print(f"          fix: {first['hint']}")
+
+    if show_ops:
+        table = Table(title=f"Ops ({report.toolchain.get('dialect')} dialect)", title_justify="left")
+        for col in ("#", "type", "placement", "sg", "source nodes", "status"):
+            table.add_column(col)
+        for op in report.ops:
+            table.add_row(str(op.index), op.type, op.placement, "" if op.subgraph is None else str(op.subgraph),
+                          ", ".join(op.source_nodes[:3]) + ("…" if len(op.source_nodes) > 3 else ""), op.status)
+        console.print(table)
+    for note in report.notes:
+        console.print(f"note: {note}")
+    return console.export_text()
+
+

@@ -1,0 +1,70 @@
+"""edgefit.analyze(): the typed Python API and the JSON it renders."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import CORPUS, SAMPLES, needs_corpus, run_edgefit
+
+import edgefit
+from edgefit.errors import SpecError, UsageError
+from edgefit.read import read_model
+
+TFLITE = SAMPLES / "tiny_cnn_int8.tflite"
+
+
+def test_analyze_tflite_report_shape():
+    report = edgefit.analyze(TFLITE, device="coral")
+    d = json.loads(report.to_json())
+    assert d["schema_version"] == 1
+    assert d["device"] == {"id": "coral-usb", "name": "Coral USB Accelerator (USB 3)", "toolchain": d["device"]["toolchain"]}
+    assert d["model"]["format"] == "tflite" and d["model"]["op_count"] == 8
+    # For TFLite input, ops are exactly the model's ops, in model order, typed by builtin name.
+    model = read_model(TFLITE)
+    assert [(o["index"], o["name"], o["type"]) for o in d["ops"]] == [(op.index, op.name, op.type) for op in model.main.ops]
+    assert d["verdict"] == "partial"
+    assert d["summary"]["cpu_ops_by_type"] == {"DEQUANTIZE": 1, "QUANTIZE": 1}
+    assert d["summary"]["ops_on_accelerator"] == 6 and d["summary"]["accelerator_subgraphs"] == 1
+    assert d["summary"]["param_bytes_streamed"] == 0 and d["summary"]["param_bytes_cached"] > 0
+    for f in d["findings"]:
+        assert set(f) >= {"code", "severity", "message", "op", "tensor", "hint"}
+    quant = d["ops"][0]
+    assert quant["placement"] == "cpu" and quant["reason"] == "CORAL-QUANTIZE-FLOAT-INPUT"
+    assert report.to_json() == edgefit.analyze(TFLITE, device="coral").to_json()  # deterministic
+
+
+def test_overrides_take_the_same_keys_as_set():
+    small = edgefit.analyze(TFLITE, device="coral", overrides={"memory.param_cache_bytes": 100})
+    assert small.summary()["param_bytes_streamed"] > 0
+    assert small.memory["budget_bytes"] == 100
+    with pytest.raises(SpecError, match="memory.param_cache_bytes"):
+        edgefit.analyze(TFLITE, device="coral", overrides={"memory.param_cache_bytes": "lots"})
+
+
+def test_unknown_device_and_unanalysed_family():
+    with pytest.raises(SpecError, match="unknown device"):
+        edgefit.analyze(TFLITE, device="coral-usb4")
+    with pytest.raises(UsageError, match="not implemented yet"):
+        edgefit.analyze(TFLITE, device="hailo-8")
+
+
+def test_cli_analyze_json_equals_api():
+    r = run_edgefit("analyze", TFLITE, "--device", "coral", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == edgefit.analyze(TFLITE, device="coral").to_dict()
+
+
+def test_cli_bad_set_and_shape_exit_2():
+    for args in (["--set", "memory.param_cache_bytes=abc"], ["--set", "nonsense"], ["--input-shape", "x=1xq"],
+                 ["--device", "nope"]):
+        r = run_edgefit("analyze", TFLITE, *args)
+        assert r.returncode == 2, (args, r.stderr)
+        assert len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+
+
+@needs_corpus
+def test_dead_and_custom_ops_in_posenet():
+    report = edgefit.analyze(CORPUS / "coral" / "posenet_mobilenet_v1_075_353_481_quant_decoder-5e0aba.tflite")
+    assert report.summary()["ops_removed"] > 0
+    assert any(op.type.startswith("CUSTOM:") and op.placement == "cpu" for op in report.ops)
