@@ -117,12 +117,18 @@ def _cmd_devices(args: argparse.Namespace) -> int:
 def _cmd_explain(args: argparse.Namespace) -> int:
     from edgefit.rules import all_rules, get_rule
 
+    from edgefit.partition import REASON_TEXT
+
+    if args.code.upper() in REASON_TEXT:
+        print(f"{args.code.upper()} (partitioner)")
+        print(REASON_TEXT[args.code.upper()])
+        return EXIT_OK
     try:
         r = get_rule(args.code)
     except KeyError:
         import difflib
 
-        codes = [x.code for x in all_rules()]
+        codes = [x.code for x in all_rules()] + list(REASON_TEXT)
         close = difflib.get_close_matches(args.code.upper(), codes, n=3)
         raise UsageError(f"no rule with code {args.code!r}" + (f"; did you mean {', '.join(close)}?" if close else
                          f"; known codes: {', '.join(codes)}")) from None

@@ -47,6 +47,16 @@ DEAD_STATUS = "Removed: no output is used"
 #: Reason code for ops placed on the CPU by the partitioner rather than by a rule.
 CUT_REASON = "PARTITION-CUT"
 DEAD_REASON = "PARTITION-DEAD"
+#: What the partitioner's reason codes mean, for `edgefit explain`.
+REASON_TEXT = {
+    CUT_REASON: ("The op could map, but it depends (through data flow) on an op that runs on the CPU, and the "
+                 "compiler builds a single Edge TPU subgraph by default, so everything downstream of the first "
+                 "unmappable op stays on the CPU. Compiler status: " + CUT_STATUS + ". Fix: replace or remove "
+                 "the unmappable op, move it to the end of the graph, or compile with -a "
+                 "(--set toolchain.partitioning=multi_subgraph) to allow several Edge TPU subgraphs."),
+    DEAD_REASON: ("None of the op's outputs is used by another op or returned by the model, so the compiler "
+                  "drops it from the compiled model (observed for PoseNet decoder ops with unused outputs)."),
+}
 
 
 @dataclass(slots=True)
