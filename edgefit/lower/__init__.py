@@ -1,0 +1,70 @@
+"""Stage 2, lower: a model's graph -> ops in the dialect a device toolchain consumes.
+
+The Coral Edge TPU compiler reads TFLite, so its rules are written against the TFLite builtin dialect. A TFLite
+model already is in that dialect (lowering is the identity); an ONNX model is first lowered the way a standard
+converter (onnx2tf, or ONNX/PyTorch -> TensorFlow -> TFLiteConverter with full-integer post-training
+quantization) would emit it. See ``docs/lowering.md`` for what is lowered to what.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from edgefit.graph import Model, OpGraph
+
+#: Dialects edgefit can lower to, by source format.
+SUPPORTED = {("tflite", "tflite"), ("onnx", "tflite")}
+
+
+@dataclass(frozen=True, slots=True)
+class LoweringNote:
+    """Something the lowering could not express exactly; the caller turns it into a finding.
+
+    ``code`` is ``LOWER-<WHAT>`` (see ``docs/lowering.md``), ``source_node`` the source-model node it concerns
+    (``None`` for notes about the whole model).
+    """
+
+    code: str
+    message: str
+    source_node: str | None = None
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"code": self.code, "message": self.message, "source_node": self.source_node}
+
+
+@dataclass
+class LoweredGraph:
+    """A model's computation in a target dialect: the entry graph, control-flow bodies, and lowering notes."""
+
+    dialect: str
+    source_format: str
+    #: Entry graph first, then the control-flow bodies its ops refer to (``Op.bodies``).
+    graphs: list[OpGraph]
+    notes: list[LoweringNote] = field(default_factory=list)
+    #: True when a float model was lowered as if it were full-integer int8 post-training quantized.
+    assumed_int8: bool = False
+
+    @property
+    def graph(self) -> OpGraph:
+        return self.graphs[0]
+
+
+def lower(model: Model, dialect: str) -> LoweredGraph:
+    """Lower ``model`` into ``dialect`` (only ``"tflite"`` so far)."""
+    if (model.format, dialect) not in SUPPORTED:
+        pairs = ", ".join(f"{src} -> {dst}" for src, dst in sorted(SUPPORTED))
+        raise ValueError(f"cannot lower a {model.format} model to {dialect!r}; supported: {pairs}")
+    if model.format == dialect:
+        return _identity(model, dialect)
+    from edgefit.lower.onnx_to_tflite import lower_onnx_to_tflite
+
+    return lower_onnx_to_tflite(model)
+
+
+def _identity(model: Model, dialect: str) -> LoweredGraph:
+    """The model already speaks the dialect: every op stands for itself."""
+    for graph in model.graphs:
+        for _, op in graph.walk():
+            if not op.source_nodes:
+                op.source_nodes = (op.name,)
+    return LoweredGraph(dialect=dialect, source_format=model.format, graphs=list(model.graphs))
