@@ -17,6 +17,7 @@ from onnx import AttributeProto, TensorProto, numpy_helper
 
 from edgefit.errors import CorruptModelError, ExternalDataError, ModelFileError, UsageError
 from edgefit.graph import Dim, ExternalData, Model, Op, OpGraph, QuantParams, Tensor
+from edgefit.read.onnx_shapes import infer_static_shapes
 
 #: Constants up to this size get their values read (shape vectors, axes, pads, QDQ scales); weights never.
 SMALL_CONSTANT_BYTES = 4096
@@ -159,7 +160,15 @@ class _ModelBuilder:
                 detached.append((init, init.raw_data))
                 init.ClearField("raw_data")
                 init.data_location = TensorProto.EXTERNAL
+        inputs_static = all(
+            v.type.WhichOneof("value") == "tensor_type" and v.type.tensor_type.HasField("shape")
+            and all(d.HasField("dim_value") for d in v.type.tensor_type.shape.dim)
+            for v in self.proto.graph.input)
         try:
+            if inputs_static:  # then every shape computation is a constant: fold them for exact shapes
+                work = onnx.ModelProto()
+                work.CopyFrom(self.proto)
+                return infer_static_shapes(work)
             return onnx.shape_inference.infer_shapes(self.proto, data_prop=True)
         except Exception as e:  # an op without a schema, an inconsistent graph: keep the declared shapes
             self.notes.append(f"ONNX shape inference failed, declared shapes only: {' '.join(str(e).split())}")
