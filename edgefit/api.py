@@ -53,8 +53,8 @@ def analyze(model: str | os.PathLike[str] | Model, device: str | DeviceSpec = "c
 def _lowering_findings(lowered: LoweredGraph) -> list[Finding]:
     """Lowering notes as findings, attached to the lowered op that stands for their source node."""
     op_of = {src: op.index for op in lowered.graph.ops for src in op.source_nodes}
-    return [Finding(code=n.code, severity=getattr(n, "severity", "warning"), message=n.message,
-                    op=op_of.get(n.source_node) if n.source_node else None, hint=getattr(n, "hint", None))
+    return [Finding(code=n.code, severity=n.severity, message=n.message,
+                    op=op_of.get(n.source_node) if n.source_node else None)
             for n in lowered.notes]
 
 

@@ -117,18 +117,23 @@ def _cmd_devices(args: argparse.Namespace) -> int:
 def _cmd_explain(args: argparse.Namespace) -> int:
     from edgefit.rules import all_rules, get_rule
 
+    from edgefit.lower import NOTE_CODES
     from edgefit.partition import REASON_TEXT
 
-    if args.code.upper() in REASON_TEXT:
-        print(f"{args.code.upper()} (partitioner)")
-        print(REASON_TEXT[args.code.upper()])
+    code = args.code.upper()
+    if code in REASON_TEXT:
+        print(f"{code} (partitioner)\n{REASON_TEXT[code]}")
+        return EXIT_OK
+    if code in NOTE_CODES:
+        severity, text = NOTE_CODES[code]
+        print(f"{code} ({severity}, lowering; see docs/lowering.md)\n{text}")
         return EXIT_OK
     try:
         r = get_rule(args.code)
     except KeyError:
         import difflib
 
-        codes = [x.code for x in all_rules()] + list(REASON_TEXT)
+        codes = [x.code for x in all_rules()] + list(REASON_TEXT) + list(NOTE_CODES)
         close = difflib.get_close_matches(args.code.upper(), codes, n=3)
         raise UsageError(f"no rule with code {args.code!r}" + (f"; did you mean {', '.join(close)}?" if close else
                          f"; known codes: {', '.join(codes)}")) from None

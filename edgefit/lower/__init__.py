@@ -16,6 +16,29 @@ from edgefit.graph import Model, OpGraph
 SUPPORTED = {("tflite", "tflite"), ("onnx", "tflite")}
 
 
+#: Lowering note codes -> (severity of the finding it becomes, what it means). Also read by `edgefit explain`.
+NOTE_CODES: dict[str, tuple[str, str]] = {
+    "LOWER-ASSUMED-INT8": ("info", "The model is float. It is analysed as if fully int8 post-training quantized "
+                                   "(int8 activations and I/O, per-channel int8 weights, int32 biases), which is "
+                                   "what the device needs; quantize it yourself to check accuracy."),
+    "LOWER-NO-TFLITE-BUILTIN": ("warning", "This ONNX op has no TFLite builtin: a converter emits it as a "
+                                           "TensorFlow select (Flex) op, shown as FLEX:<OnnxType>, which runs on "
+                                           "the CPU, or fails without SELECT_TF_OPS."),
+    "LOWER-CUSTOM-OP": ("warning", "An op from a non-standard domain or a model-local function: it becomes a "
+                                   "TFLite custom op, shown as CUSTOM:<OnnxType>, which runs on the CPU."),
+    "LOWER-TF2ONNX-PASSTHROUGH": ("info", "A tf2onnx TFL_<BUILTIN> pass-through node, mapped back to the TFLite "
+                                          "builtin it stands for."),
+    "LOWER-FLOAT-FALLBACK": ("warning", "The TFLite quantizer keeps this op in float inside the int8 model, "
+                                        "between a DEQUANTIZE and a QUANTIZE."),
+    "LOWER-DYNAMIC-SHAPE": ("warning", "Shapes needed to lower this op exactly are dynamic; the lowered op is the "
+                                       "one a converter emits but its operands are approximate. Fix the input "
+                                       "shapes (--input-shape) for an exact lowering."),
+    "LOWER-CONTROL-FLOW": ("info", "ONNX control flow lowered to TFLite IF/WHILE with lowered bodies."),
+    "LOWER-FAILED": ("warning", "edgefit could not lower this op; it is kept as FLEX:<OnnxType> so the rest of "
+                                "the graph still lowers. Please report it."),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class LoweringNote:
     """Something the lowering could not express exactly; the caller turns it into a finding.
@@ -27,6 +50,10 @@ class LoweringNote:
     code: str
     message: str
     source_node: str | None = None
+
+    @property
+    def severity(self) -> str:
+        return NOTE_CODES.get(self.code, ("warning", ""))[0]
 
     def as_dict(self) -> dict[str, str | None]:
         return {"code": self.code, "message": self.message, "source_node": self.source_node}

@@ -218,7 +218,7 @@ def compiler_text(version: tuple[int, ...]) -> str:
            "representative dataset).")
 def tflite_only(op: None, graph: OpGraph, ctx: CoralContext) -> str | None:
     """The Edge TPU compiler reads TFLite flatbuffers only."""
-    foreign = sorted({o.domain for o in graph.ops if o.domain not in ("tflite", "custom")})
+    foreign = sorted({o.domain for o in graph.ops if o.domain not in ("tflite", "custom", "flex")})
     return f"this graph has {', '.join(foreign)} ops" if foreign else None
 
 
@@ -268,18 +268,31 @@ def op_version_ceiling(op_type: str, compiler: tuple[int, ...]) -> int | None:
 
 
 @rule("CORAL-STATIC-SHAPE", scope="model", status=STATUS_DYNAMIC_SHAPES,
-      hint="Fix every dimension except the batch at conversion time (a concrete input signature).")
+      hint="Fix every dimension except the batch: convert with a concrete input signature, or for an ONNX model "
+           "analyse a fixed size with --input-shape (a whole input, input_ids=1x128, or one symbolic dim in "
+           "every input, seq=128).")
 def static_shapes(op: None, graph: OpGraph, ctx: CoralContext) -> str | None:
     """Tensor sizes must be known at compile time; only a dynamic batch dimension is tolerated (it reads as 1)."""
-    dynamic = []
-    for t in graph.tensors.values():
-        shape = compiled_shape(t)
-        if shape is None or any(d is None for d in shape):
-            dynamic.append(f"'{t.name}' {t.shape}")
+    dynamic = [name for name, t in graph.tensors.items() if _is_dynamic(t)]
     if not dynamic:
         return None
+    inputs = [n for n in graph.inputs if n in dynamic]
+    if inputs:
+        shapes = ", ".join(f"'{n}' {_shape_text(graph.tensors[n].shape)}" for n in inputs)
+        symbols = sorted({d for n in inputs for d in graph.tensors[n].shape or () if isinstance(d, str)})
+        example = f"--input-shape {symbols[0]}=128" if symbols else f"--input-shape {inputs[0]}=1x..."
+        return f"dynamic inputs: {shapes}; {len(dynamic)} tensors in all depend on them (e.g. {example})"
     more = f" and {len(dynamic) - 3} more" if len(dynamic) > 3 else ""
-    return f"dynamic tensors: {', '.join(dynamic[:3])}{more}"
+    return "dynamic tensors: " + ", ".join(f"'{n}' {_shape_text(graph.tensors[n].shape)}" for n in dynamic[:3]) + more
+
+
+def _is_dynamic(t: Tensor) -> bool:
+    shape = compiled_shape(t)
+    return shape is None or any(d is None for d in shape)
+
+
+def _shape_text(shape: tuple | None) -> str:
+    return "[?]" if shape is None else "[" + ", ".join("?" if d is None else str(d) for d in shape) + "]"
 
 
 @rule("CORAL-DYNAMIC-BATCH", scope="model", severity="info",
@@ -296,8 +309,10 @@ def dynamic_batch(op: None, graph: OpGraph, ctx: CoralContext) -> str | None:
 @rule("CORAL-CUSTOM-OP", applies_to=ALL, status=STATUS_DATA_TYPE,
       hint="Custom ops always run on the CPU; keep them at the end of the graph so the Edge TPU part stays whole.")
 def custom_op(op: Op, graph: OpGraph, ctx: CoralContext) -> str | None:
-    """Custom operators (post-processing such as TFLite_Detection_PostProcess or PosenetDecoderOp) never map
-    to the Edge TPU."""
+    """Custom operators (post-processing such as TFLite_Detection_PostProcess or PosenetDecoderOp, and
+    TensorFlow select ops, which TFLite stores as custom ops named Flex<Op>) never map to the Edge TPU."""
+    if op.domain == "flex":
+        return f"{op.type.removeprefix('FLEX:')} has no TFLite builtin: a TensorFlow select (Flex) op"
     return f"custom op {op.type.removeprefix('CUSTOM:')}" if op.domain == "custom" else None
 
 

@@ -136,6 +136,11 @@ def test_coral_custom_op():
     findings = op_findings(single_op("CUSTOM:PosenetDecoderOp", dtype="uint8", out_dtype="uint8"))
     assert first_error(findings).code == "CORAL-CUSTOM-OP"
     assert first_error(findings).status == coral.STATUS_DATA_TYPE
+    b = GraphBuilder()
+    b.op("FLEX:IsNaN", [b.input("x", IMAGE)], IMAGE, "bool", domain="flex")
+    graph = b.build()
+    assert first_error(op_findings(graph)).code == "CORAL-CUSTOM-OP"
+    assert "CORAL-TFLITE-ONLY" not in model_codes(graph)  # select ops are still a TFLite model
 
 
 def test_coral_quantize_float_input():
