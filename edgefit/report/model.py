@@ -82,6 +82,7 @@ class Report:
             "ops_removed": len(self.ops) - on_acc - on_cpu,
             "cpu_ops_by_type": self.cpu_ops_by_type,
             "accelerator_subgraphs": self.accelerator_subgraphs,
+            "param_bytes_at_8bit": self.model_param_count,
             "param_bytes_on_device": self.device_param_bytes,
             "param_bytes_cached": self.memory.get("cached_bytes", 0),
             "param_bytes_streamed": self.memory.get("streamed_bytes", 0),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from edgefit.estimate.macs import format_count
 from edgefit.report.model import Report
 
 VERDICT_TEXT = {
@@ -45,27 +46,35 @@ def render_text(report: Report, width: int = 120, show_ops: bool = False) -> str
         if f.get("hint"):
             console.print(f"  fix: {f['hint']}")
 
-    if s["ops_on_cpu"]:
-        table = Table(title="Ops on the CPU, and why", title_justify="left")
-        for col in ("op type", "count", "code", "status / reason"):
+    if report.verdict == "rejected":
+        console.print(f"No accelerator model is produced, so all {s['ops_total']} ops would run on the CPU. The "
+                      "per-op findings below say what else blocks mapping once the model-level error is fixed.")
+    elif s["ops_on_cpu"]:
+        severity = {(f["op"], f["code"]): f["severity"] for f in report.findings if f["op"] is not None}
+        table = Table(title="Ops on the CPU, and why (first code decides the status)", title_justify="left")
+        for col in ("op type", "count", "codes", "status"):
             table.add_column(col, justify="right" if col == "count" else "left")
-        groups: Counter[tuple[str, str, str]] = Counter(
-            (op.type, op.reason or "", op.status) for op in report.ops if op.placement == "cpu")
-        for (op_type, code, status), n in groups.most_common():
-            table.add_row(op_type, str(n), code, status)
+        groups: Counter[tuple[str, str, str]] = Counter()
+        for op in report.ops:
+            if op.placement != "cpu":
+                continue
+            errors = [c for c in op.findings if severity.get((op.index, c)) == "error" and c != op.reason]
+            groups[(op.type, ", ".join([op.reason or "", *errors]), op.status)] += 1
+        for (op_type, codes, status), n in sorted(groups.items(), key=lambda kv: (-kv[1], kv[0])):
+            table.add_row(op_type, str(n), codes, status)
         console.print(table)
 
     mem = report.memory
-    console.print(
-        f"Parameters: {_bytes(report.device_param_bytes)} on the device"
-        + (" (as int8-quantized)" if report.lowered else "")
-        + f"; parameter cache budget {_bytes(mem.get('budget_bytes'))} (on-chip SRAM {_bytes(mem.get('sram_bytes'))})")
+    at8 = s["param_bytes_at_8bit"]
+    lowered = s["param_bytes_on_device"]
+    copies = f" ({format_count(lowered)}B in the lowered graph, int32 biases and converter-made weight copies " \
+             "included)" if report.lowered and abs(lowered - at8) > 0.05 * max(at8, 1) else ""
+    console.print(f"Parameters: {format_count(report.model_param_count)}, {format_count(at8)}B at 8 bits{copies}; "
+                  f"on-chip parameter cache {_bytes(mem.get('budget_bytes'))} (SRAM {_bytes(mem.get('sram_bytes'))})")
+    if at8 and mem.get("budget_bytes") and mem["budget_bytes"] < at8:
+        console.print(f"  at most {mem['budget_bytes'] / at8:.1%} of the parameters can ever be cached on chip")
     console.print(f"  accelerator ops' parameters: {_bytes(mem.get('cached_bytes'))} cached on chip, "
                   f"{_bytes(mem.get('streamed_bytes'))} streamed from the host every inference")
-    if report.device_param_bytes and mem.get("budget_bytes"):
-        share = min(1.0, mem["budget_bytes"] / report.device_param_bytes)
-        if share < 1:
-            console.print(f"  at most {share:.1%} of the model's parameters could ever be cached on chip")
 
     others = [f for f in report.findings if not (f["op"] is None and f["severity"] == "error")]
     by_code: dict[str, list[dict[str, Any]]] = {}

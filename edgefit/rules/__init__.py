@@ -156,9 +156,11 @@ def evaluate(rules: Iterable[Rule], graph: OpGraph, ctx: Any) -> tuple[dict[int,
     rules = list(rules)
     model_findings = [f for r in rules if r.scope == "model" if (f := r.evaluate(None, graph, ctx))]
     per_op: dict[int, list[Finding]] = {}
+    by_type: dict[str, list[Rule]] = {}  # the rules that look at each op type, in declaration order
     for op in graph.ops:
-        per_op[op.index] = [f for r in rules if r.scope == "op" and r.applies(op)
-                            if (f := r.evaluate(op, graph, ctx))]
+        if op.type not in by_type:
+            by_type[op.type] = [r for r in rules if r.scope == "op" and r.applies(op)]
+        per_op[op.index] = [f for r in by_type[op.type] if (f := r.evaluate(op, graph, ctx))]
     return per_op, model_findings
 
 
