@@ -14,40 +14,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT_MODEL = REPO.parent / "shared" / "corpus" / "qwen3" / "qwen3-0.6b.onnx"
+from _timing import QWEN_06B, baseline, baseline_process, processes, timed
+
 RATIO_TARGET, RSS_TARGET_MB = 5.0, 300.0
-
-BASELINE_SRC = """
-import sys, onnx, networkx as nx
-m = onnx.load(sys.argv[1], load_external_data=False)
-g = nx.DiGraph()
-producer = {}
-for i, n in enumerate(m.graph.node):
-    g.add_node(i)
-    for o in n.output:
-        producer[o] = i
-for i, n in enumerate(m.graph.node):
-    for x in n.input:
-        if x in producer:
-            g.add_edge(producer[x], i)
-order = list(nx.topological_sort(g))
-print(len(order))
-"""
-
-
-def baseline(path: str) -> int:
-    ns: dict = {}
-    sys.argv[1:2] = [path]
-    exec(compile(BASELINE_SRC.replace("print(len(order))", "result = len(order)"), "baseline", "exec"), ns)
-    return ns["result"]
 
 
 def edgefit_inspect(path: str) -> int:
@@ -58,29 +30,9 @@ def edgefit_inspect(path: str) -> int:
     return d["node_count"]
 
 
-def timed(fn, path: str, repeat: int) -> float:
-    samples = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn(path)
-        samples.append(time.perf_counter() - t)
-    return statistics.median(samples)
-
-
-def run_process(cmd: list[str]) -> tuple[float, float]:
-    """(wall seconds, peak RSS in MB) of one fresh process."""
-    t = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"failed: {' '.join(cmd)}: {proc.stderr.read().decode() if proc.stderr else ''}")
-    return wall, usage.ru_maxrss / 1024
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("model", nargs="?", default=str(DEFAULT_MODEL))
+    ap.add_argument("model", nargs="?", default=str(QWEN_06B))
     ap.add_argument("--repeat", type=int, default=7)
     args = ap.parse_args()
     if not Path(args.model).is_file():
@@ -96,11 +48,8 @@ def main() -> int:
     print(f"in process   baseline {t_base * 1000:8.1f} ms   edgefit inspect {t_edge * 1000:8.1f} ms   "
           f"ratio {in_ratio:5.2f}x (median of {args.repeat})")
 
-    base_runs = [run_process([sys.executable, "-c", BASELINE_SRC, args.model]) for _ in range(3)]
-    edge_runs = [run_process([sys.executable, "-m", "edgefit", "inspect", "--format", "json", args.model])
-                 for _ in range(3)]
-    b_wall, b_rss = statistics.median(w for w, _ in base_runs), max(r for _, r in base_runs)
-    e_wall, e_rss = statistics.median(w for w, _ in edge_runs), max(r for _, r in edge_runs)
+    b_wall, b_rss = baseline_process(args.model)
+    e_wall, e_rss = processes(["-m", "edgefit", "inspect", "--format", "json", args.model])
     e2e_ratio = e_wall / b_wall
     print(f"end to end   baseline {b_wall * 1000:8.1f} ms   edgefit CLI     {e_wall * 1000:8.1f} ms   "
           f"ratio {e2e_ratio:5.2f}x (median of 3 processes)")
