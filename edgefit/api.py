@@ -6,13 +6,14 @@ partition -> plan memory -> report.
 
 from __future__ import annotations
 
+import copy
 import os
 from typing import Any, Mapping
 
-from edgefit.devices import DeviceSpec, load_device
+from edgefit.devices import DeviceSpec, apply_override, load_device
 from edgefit.errors import UsageError
 from edgefit.graph import Model, OpGraph
-from edgefit.lower import LoweredGraph
+from edgefit.lower import LoweredGraph, lower
 from edgefit.read import read_model
 from edgefit.report.model import CPU_ONLY, FULL, PARTIAL, REJECTED, OpResult, Report
 from edgefit.rules import Finding
@@ -29,12 +30,12 @@ def analyze(model: str | os.PathLike[str] | Model, device: str | DeviceSpec = "c
     ``overrides``: dotted spec keys, as ``--set`` takes them (``{"coral.min_runtime": 13}``).
     ``input_shapes``: fix dynamic dims, ``{"input_ids": [1, 128]}`` or ``{"seq": 128}`` (ONNX only).
     """
-    spec = device if isinstance(device, DeviceSpec) else load_device(str(device), dict(overrides or {}))
-    if isinstance(device, DeviceSpec) and overrides:
-        from edgefit.devices import apply_override
-
-        for key, value in overrides.items():
+    if isinstance(device, DeviceSpec):
+        spec = copy.deepcopy(device)  # the caller's spec stays as it was
+        for key, value in (overrides or {}).items():
             apply_override(spec, key, value)
+    else:
+        spec = load_device(str(device), dict(overrides or {}))
     if spec.family not in ANALYZED_FAMILIES:
         raise UsageError(f"device {spec.id}: analysis of {spec.family} devices is not implemented yet; devices "
                          f"that can be analysed now are the {', '.join(ANALYZED_FAMILIES)} family "
@@ -43,8 +44,6 @@ def analyze(model: str | os.PathLike[str] | Model, device: str | DeviceSpec = "c
         model = read_model(model, dict(input_shapes or {}))
     elif input_shapes:
         raise UsageError("input_shapes applies when analyze() reads the file; pass the path instead of a Model")
-
-    from edgefit.lower import lower
 
     lowered = lower(model, str(spec.get("toolchain.dialect", model.format)))
     return _coral_report(model, lowered.graph, _lowering_findings(lowered), spec, dict(input_shapes or {}))
@@ -82,7 +81,8 @@ def _coral_report(model: Model, graph: OpGraph, lowering_findings: list[Finding]
     params, param_bytes, _ = parameter_totals(model)
     lowered_model = Model(path=model.path, format="tflite", graphs=[graph])
     _, device_param_bytes, _ = parameter_totals(lowered_model)
-    toolchain = {k: spec.get(f"toolchain.{k}") for k in ("name", "dialect", "version", "partitioning", "segments")}
+    # The compiler version that counts is coral.compiler_version (what the rules read), not toolchain.version.
+    toolchain = {k: spec.get(f"toolchain.{k}") for k in ("name", "dialect", "partitioning", "segments")}
     toolchain.update({k: spec.get(f"coral.{k}") for k in ("compiler_version", "min_runtime")})
     return Report(
         model_path=model.path, model_format=model.format,

@@ -106,7 +106,8 @@ class Policy:
 
 
 def build_policy(args: argparse.Namespace, config: dict[str, Any], config_path: Path | None) -> Policy:
-    from edgefit.cli import _parse_input_shapes, _parse_sets
+    from edgefit.devices import parse_set_option
+    from edgefit.read import parse_dims, parse_input_shape_option
 
     where = f"[tool.edgefit] in {config_path}" if config_path else "[tool.edgefit]"
     p = Policy()
@@ -127,11 +128,12 @@ def build_policy(args: argparse.Namespace, config: dict[str, Any], config_path: 
     sets = config.get("set", {})
     if not isinstance(sets, dict):
         raise UsageError(f"{where}: set must be a table of spec keys, e.g. set = {{ \"coral.min_runtime\" = 13 }}")
-    p.overrides = {**sets, **_parse_sets(args.set)}
+    p.overrides = {**sets, **dict(parse_set_option(item) for item in args.set)}
     shapes = config.get("input-shape", {})
     if not isinstance(shapes, dict):
         raise UsageError(f"{where}: input-shape must be a table, e.g. input-shape = {{ seq = 128 }}")
-    p.input_shapes = {**shapes, **_parse_input_shapes(args.input_shape)}
+    p.input_shapes = {**{k: parse_dims(v, f"{where}: input-shape.{k}") for k, v in shapes.items()},
+                      **dict(parse_input_shape_option(item) for item in args.input_shape)}
     return p
 
 

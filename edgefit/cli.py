@@ -44,17 +44,9 @@ def _parse_sets(items: list[str]) -> dict[str, object]:
 
 
 def _parse_input_shapes(items: list[str]) -> dict[str, list[int]]:
-    """``input_ids=1x128`` / ``seq=128`` -> {name: [dims]}."""
-    shapes = {}
-    for item in items:
-        name, sep, dims = item.partition("=")
-        try:
-            if not sep or not name.strip():
-                raise ValueError
-            shapes[name.strip()] = [int(d) for d in dims.lower().replace(",", "x").split("x")]
-        except ValueError:
-            raise UsageError(f"--input-shape {item!r}: expected NAME=DIMS such as input_ids=1x128 or seq=128") from None
-    return shapes
+    from edgefit.read import parse_input_shape_option
+
+    return dict(parse_input_shape_option(item) for item in items)
 
 
 def _analyze_args(p: argparse.ArgumentParser, default_device: str | None = "coral") -> None:

@@ -68,3 +68,12 @@ def test_dead_and_custom_ops_in_posenet():
     report = edgefit.analyze(CORPUS / "coral" / "posenet_mobilenet_v1_075_353_481_quant_decoder-5e0aba.tflite")
     assert report.summary()["ops_removed"] > 0
     assert any(op.type.startswith("CUSTOM:") and op.placement == "cpu" for op in report.ops)
+
+
+def test_a_loaded_spec_is_not_changed_by_overrides():
+    from edgefit.devices import load_device
+
+    spec = load_device("coral-pcie")
+    report = edgefit.analyze(TFLITE, device=spec, overrides={"coral.compiler_version": "14.1"})
+    assert report.toolchain["compiler_version"] == "14.1" and report.device_id == "coral-pcie"
+    assert spec.get("coral.compiler_version") == "16.0"

@@ -81,3 +81,13 @@ def test_pre_commit_hook_blocks_a_bad_model(tmp_path):
     (repo / "pyproject.toml").write_text("[tool.edgefit]\ndevice = \"coral\"\nmax-cpu-ops = 2\n")
     r = subprocess.run(run, cwd=repo, capture_output=True, text=True, timeout=1200)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_input_shape_from_pyproject(tmp_path):
+    decoder = SAMPLES / "tiny_decoder.onnx"  # dynamic seq: rejected by the Edge TPU until it is fixed
+    r = run_edgefit("check", decoder, "--require", "partial", cwd=tmp_path)
+    assert r.returncode == 1 and "verdict rejected" in r.stdout
+    (tmp_path / "pyproject.toml").write_text('[tool.edgefit]\nrequire = "partial"\ninput-shape = { seq = 16 }\n')
+    r = run_edgefit("check", decoder, "--format", "json", cwd=tmp_path)
+    d = json.loads(r.stdout)
+    assert d["results"][0]["verdict"] != "rejected", r.stdout + r.stderr

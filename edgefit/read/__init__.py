@@ -86,3 +86,25 @@ def read_model(path: str | os.PathLike[str], input_shapes: dict[str, Any] | None
     hint = f" ({_HINTS[ext]})" if ext in _HINTS else ""
     raise UnsupportedFormatError(f"unsupported model format {ext or '(no extension)'!r}{hint}: edgefit reads "
                                  f".onnx and .tflite files{what}", p)
+
+
+def parse_dims(value: Any, what: str) -> list[int]:
+    """``128``, ``[1, 128]`` or ``"1x128"`` -> a list of dims; ``what`` names the option in the error."""
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        if isinstance(value, int):
+            return [value]
+        if isinstance(value, str):
+            return [int(d) for d in value.lower().replace(",", "x").split("x")]
+        return [int(d) for d in value]
+    except (ValueError, TypeError):
+        raise UsageError(f"{what}: {value!r} is not a shape (examples: 128, 1x128, [1, 128])") from None
+
+
+def parse_input_shape_option(text: str) -> tuple[str, list[int]]:
+    """``--input-shape input_ids=1x128`` / ``seq=128`` -> (name, dims)."""
+    name, sep, dims = text.partition("=")
+    if not sep or not name.strip():
+        raise UsageError(f"--input-shape {text!r}: expected NAME=DIMS such as input_ids=1x128 or seq=128")
+    return name.strip(), parse_dims(dims, f"--input-shape {name.strip()}")
