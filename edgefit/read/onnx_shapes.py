@@ -124,6 +124,9 @@ def infer_static_shapes(work: onnx.ModelProto) -> onnx.ModelProto:
     """Shape inference with small integer computations folded; ``work`` (a weightless copy) is consumed."""
     from onnx.helper import get_attribute_value
 
+    # Before IR 4 an initializer counts for inference only when it is also a graph input; the folded values
+    # added below are not, so the weightless copy is read under IR 4 rules (same opsets, same meaning).
+    work.ir_version = max(work.ir_version, 4)
     values: dict[str, np.ndarray] = {}
     for init in work.graph.initializer:
         if init.data_location != TensorProto.EXTERNAL and math.prod(init.dims) <= MAX_ELEMENTS:

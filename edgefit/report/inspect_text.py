@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 from edgefit.estimate.macs import format_count
@@ -19,25 +20,26 @@ def render_inspect_text(d: dict[str, Any], width: int = 110) -> str:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(width=width, record=True, file=open("/dev/null", "w"), color_system=None)
+    console = Console(width=width, record=True, file=io.StringIO(), color_system=None,
+                      markup=False, highlight=False)  # model text ("[batch, 3]") is not markup
     opsets = ", ".join(f"{k} {v}" for k, v in d["opsets"].items())
-    console.print(f"[bold]{d['path']}[/]  ({d['format']}, {d['file_bytes']:,} bytes"
+    console.print(f"{d['path']}  ({d['format']}, {d['file_bytes']:,} bytes"
                   + (f", producer {d['producer']}" if d["producer"] else "") + f", opsets: {opsets})")
     macs = d["macs"]
     mac_text = format_count(macs["total"]) if macs["total"] is not None else macs["expression"]
     console.print(f"{d['node_count']:,} ops, {len(d['op_histogram'])} op types, "
                   f"{d['param_count']:,} parameters ({format_count(d['param_bytes'])}B), MACs: {mac_text}")
 
-    io = Table(title="Inputs and outputs", title_justify="left")
+    io_table = Table(title="Inputs and outputs", title_justify="left")
     for col in ("", "name", "shape", "dtype", "quantization"):
-        io.add_column(col)
+        io_table.add_column(col)
     for kind in ("inputs", "outputs"):
         for t in d[kind]:
             q = t.get("quantization")
             qtext = "" if not q else (f"scale {q['scale'][0]:.4g}, zp {q['zero_point'][0]}" if len(q["scale"]) == 1
                                       else f"per-channel ({len(q['scale'])}) axis {q['axis']}")
-            io.add_row(kind[:-1], t["name"], _shape(t["shape"]), t["dtype"], qtext)
-    console.print(io)
+            io_table.add_row(kind[:-1], t["name"], _shape(t["shape"]), t["dtype"], qtext)
+    console.print(io_table)
 
     hist = Table(title="Op histogram", title_justify="left")
     hist.add_column("op type")
@@ -64,7 +66,7 @@ def render_inspect_text(d: dict[str, Any], width: int = 110) -> str:
         console.print(f"MACs not counted for {len(macs['uncounted_ops'])} ops with unknown shapes")
 
     if d["dynamic_dims"]:
-        console.print("[bold]Dynamic dims[/]")
+        console.print("Dynamic dims")
         unknown = [dim for dim in d["dynamic_dims"] if dim["dim"] is None]
         for dim in d["dynamic_dims"]:
             if dim["dim"] is not None:

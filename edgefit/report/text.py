@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+import io
 from typing import Any
 
 from edgefit.estimate.macs import format_count
@@ -29,12 +30,13 @@ def render_text(report: Report, width: int = 120, show_ops: bool = False) -> str
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(width=width, record=True, file=open("/dev/null", "w"), color_system=None)
+    console = Console(width=width, record=True, file=io.StringIO(), color_system=None,
+                      markup=False, highlight=False)  # model text ("[batch, 3]") is not markup
     d = report.to_dict()
     s = d["summary"]
-    console.print(f"[bold]{report.model_path}[/] on [bold]{report.device_name}[/] ({report.device_id}, "
+    console.print(f"{report.model_path} on {report.device_name} ({report.device_id}, "
                   f"{report.toolchain.get('name')} {report.toolchain.get('compiler_version') or ''})".rstrip())
-    console.print(f"Verdict: [bold]{report.verdict.upper()}[/]: {VERDICT_TEXT[report.verdict]}")
+    console.print(f"Verdict: {report.verdict.upper()}: {VERDICT_TEXT[report.verdict]}")
     lowered = f", lowered to {s['ops_total']} {report.toolchain.get('dialect')} ops" if report.lowered else ""
     console.print(f"Ops: {report.model_op_count} in the model{lowered}; {s['ops_on_accelerator']} on the "
                   f"accelerator in {s['accelerator_subgraphs']} subgraph(s), {s['ops_on_cpu']} on the CPU"
@@ -42,7 +44,7 @@ def render_text(report: Report, width: int = 120, show_ops: bool = False) -> str
 
     errors = [f for f in report.findings if f["op"] is None and f["severity"] == "error"]
     for f in errors:
-        console.print(f"[bold]{f['code']}[/]: {f['message']}")
+        console.print(f"{f['code']}: {f['message']}")
         if f.get("hint"):
             console.print(f"  fix: {f['hint']}")
 
@@ -81,7 +83,7 @@ def render_text(report: Report, width: int = 120, show_ops: bool = False) -> str
     for f in others:
         by_code.setdefault(f["code"], []).append(f)
     if by_code:
-        console.print("[bold]Findings[/] (edgefit explain CODE for details)")
+        console.print("Findings (edgefit explain CODE for details)")
         for code, fs in by_code.items():
             first = fs[0]
             where = ""

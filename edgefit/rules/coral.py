@@ -279,8 +279,10 @@ def static_shapes(op: None, graph: OpGraph, ctx: CoralContext) -> str | None:
     inputs = [n for n in graph.inputs if n in dynamic]
     if inputs:
         shapes = ", ".join(f"'{n}' {_shape_text(graph.tensors[n].shape)}" for n in inputs)
-        symbols = sorted({d for n in inputs for d in graph.tensors[n].shape or () if isinstance(d, str)})
-        example = f"--input-shape {symbols[0]}=128" if symbols else f"--input-shape {inputs[0]}=1x..."
+        # A dynamic batch (axis 0) is tolerated, but fixing it to 1 as well lets every shape be computed.
+        batch = sorted({t.shape[0] for t in map(graph.tensors.get, inputs) if t and t.shape and isinstance(t.shape[0], str)})
+        symbols = sorted({d for n in inputs for d in (graph.tensors[n].shape or ())[1:] if isinstance(d, str)} - set(batch))
+        example = " ".join([*(f"--input-shape {b}=1" for b in batch), *(f"--input-shape {s}=128" for s in symbols)])
         return f"dynamic inputs: {shapes}; {len(dynamic)} tensors in all depend on them (e.g. {example})"
     more = f" and {len(dynamic) - 3} more" if len(dynamic) > 3 else ""
     return "dynamic tensors: " + ", ".join(f"'{n}' {_shape_text(graph.tensors[n].shape)}" for n in dynamic[:3]) + more
