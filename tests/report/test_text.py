@@ -19,6 +19,6 @@ def test_bracketed_symbolic_shapes_survive(tmp_path):
     model.ir_version = 8
     p = tmp_path / "m.onnx"
     onnx.save(model, p)
-    text = render_text(edgefit.analyze(p, device="coral"))
+    text = render_text(edgefit.analyze(p, device="coral"), width=1000)
     assert "'x' [batch, n, 8]" in text and "--input-shape batch=1 --input-shape n=128" in text
-    assert "[batch, n, 8]" in render_inspect_text(inspect_model(p).to_dict())
+    assert "[batch, n, 8]" in render_inspect_text(inspect_model(p).to_dict(), width=1000)
