@@ -38,7 +38,7 @@ def main() -> int:
     print(f"baseline     in process {t_base * 1000:7.1f} ms   process {b_wall * 1000:7.1f} ms   RSS {b_rss:6.1f} MB")
     ok = True
     for label, shapes in (("dynamic seq", {}), ("seq=128", {"seq": 128})):
-        def run(path: str) -> None:
+        def run(path: str, shapes: dict = shapes) -> None:
             edgefit.analyze(path, device="coral", input_shapes=shapes).to_json()
 
         t = time.perf_counter()

@@ -171,3 +171,20 @@ def test_input_shapes_fix_dynamic_dims(tmp_path):
     for bad, words in (({"x": [1, 16]}, "rank 3"), ({"x": [1, 16, 9]}, "static"), ({"nope": 1}, "x, batch, seq")):
         with pytest.raises(UsageError, match=words):
             read_model(p, input_shapes=bad)
+
+
+def test_external_data_path_when_bytes_are_needed(tmp_path):
+    from edgefit.errors import ExternalDataError
+    from edgefit.read.onnx import external_data_path
+
+    g = helper.make_graph([helper.make_node("Add", ["x", "w"], ["y"]), helper.make_node("Add", ["y", "v"], ["z"])],
+                          "g", [vi("x", [4])], [vi("z", [4])],
+                          [external("w", [4], "w.bin", 16), external("v", [4], "../v.bin", 16)])
+    m = read_model(save(tmp_path, g))
+    with pytest.raises(ExternalDataError, match="'w.bin', which is missing"):
+        external_data_path(m, m.main.tensors["w"])
+    (tmp_path / "w.bin").write_bytes(b"\0" * 16)
+    assert external_data_path(m, m.main.tensors["w"]) == tmp_path / "w.bin"
+    (tmp_path.parent / "v.bin").write_bytes(b"\0" * 16)  # exists, but outside the model's directory
+    with pytest.raises(ExternalDataError, match="outside the model's directory"):
+        external_data_path(m, m.main.tensors["v"])
