@@ -77,3 +77,29 @@ def test_a_loaded_spec_is_not_changed_by_overrides():
     report = edgefit.analyze(TFLITE, device=spec, overrides={"coral.compiler_version": "14.1"})
     assert report.toolchain["compiler_version"] == "14.1" and report.device_id == "coral-pcie"
     assert spec.get("coral.compiler_version") == "16.0"
+
+
+def test_every_onnx_node_test_model_analyzes_without_a_crash(tmp_path):
+    """~1,900 single-op models: each gives a report in every format, or a clean bad-input error."""
+    import onnx
+    from onnx.backend.test.loader import load_model_tests
+
+    from edgefit.errors import EdgefitError
+    from edgefit.report.edgetpu_log import render_edgetpu_log
+    from edgefit.report.text import render_text
+
+    cases = load_model_tests(kind="node")
+    assert len(cases) > 1000
+    for case in cases:
+        if case.model_dir is not None:
+            path = f"{case.model_dir}/model.onnx"
+        else:
+            path = tmp_path / f"{case.name}.onnx"
+            onnx.save(case.model, path)
+        try:
+            report = edgefit.analyze(path, device="coral")
+        except EdgefitError:
+            continue
+        report.to_json()
+        render_text(report)
+        render_edgetpu_log(report)

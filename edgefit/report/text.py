@@ -86,10 +86,10 @@ def render_text(report: Report, width: int = 120, show_ops: bool = False) -> str
         console.print("Findings (edgefit explain CODE for details)")
         for code, fs in by_code.items():
             first = fs[0]
+            at_ops = [report.ops[f["op"]].name for f in fs if f["op"] is not None]
             where = ""
-            if first["op"] is not None:
-                names = [report.ops[f["op"]].name for f in fs[:3]]
-                where = " at " + ", ".join(names) + (f" and {len(fs) - 3} more" if len(fs) > 3 else "")
+            if at_ops:
+                where = " at " + ", ".join(at_ops[:3]) + (f" and {len(at_ops) - 3} more" if len(at_ops) > 3 else "")
             console.print(f"  {first['severity']:<7} {code} x{len(fs)}{where}: {first['message']}")
             if first.get("hint"):
                 console.print(f"          fix: {first['hint']}")

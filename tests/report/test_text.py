@@ -22,3 +22,16 @@ def test_bracketed_symbolic_shapes_survive(tmp_path):
     text = render_text(edgefit.analyze(p, device="coral"), width=1000)
     assert "'x' [batch, n, 8]" in text and "--input-shape batch=1 --input-shape n=128" in text
     assert "[batch, n, 8]" in render_inspect_text(inspect_model(p).to_dict(), width=1000)
+
+
+def test_a_code_on_the_model_and_on_ops_renders():
+    from edgefit.report.model import OpResult, Report
+
+    ops = [OpResult(0, "a", "RELU", "cpu", None, ["a"], ["X-1"], "s", "X-1")]
+    findings = [{"code": "X-1", "severity": "warning", "message": "model-wide", "op": None, "tensor": None,
+                 "hint": None, "status": None},
+                {"code": "X-1", "severity": "warning", "message": "on a", "op": 0, "tensor": None, "hint": None,
+                 "status": None}]
+    report = Report("m.onnx", "onnx", 1, 0, 0, "coral-usb", "Coral", {"dialect": "tflite"}, "cpu_only", ops,
+                    findings, 0, {"budget_bytes": 1, "cached_bytes": 0, "streamed_bytes": 0}, 0, True)
+    assert "X-1 x2 at a: model-wide" in render_text(report, width=1000)
