@@ -11,7 +11,7 @@ import os
 from typing import Any, Mapping
 
 from edgefit.devices import DeviceSpec, apply_override, load_device
-from edgefit.errors import UsageError
+from edgefit.errors import EdgefitError, UsageError
 from edgefit.graph import Model, OpGraph
 from edgefit.lower import LoweredGraph, lower
 from edgefit.read import read_model
@@ -45,8 +45,13 @@ def analyze(model: str | os.PathLike[str] | Model, device: str | DeviceSpec = "c
     elif input_shapes:
         raise UsageError("input_shapes applies when analyze() reads the file; pass the path instead of a Model")
 
-    lowered = lower(model, str(spec.get("toolchain.dialect", model.format)))
-    return _coral_report(model, lowered.graph, _lowering_findings(lowered), spec, dict(input_shapes or {}))
+    try:
+        lowered = lower(model, str(spec.get("toolchain.dialect", model.format)))
+        return _coral_report(model, lowered.graph, _lowering_findings(lowered), spec, dict(input_shapes or {}))
+    except EdgefitError as e:  # a later stage found the model broken: name the file, as every bad input does
+        if e.path is None:
+            raise type(e)(e.detail, model.path) from None
+        raise
 
 
 def _lowering_findings(lowered: LoweredGraph) -> list[Finding]:

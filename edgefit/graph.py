@@ -16,6 +16,8 @@ from typing import Any, Iterator, Union
 
 import networkx as nx
 
+from edgefit.errors import CorruptModelError
+
 #: A dimension: a static size, a symbolic name (``"seq"``), or ``None`` when nothing is known about it.
 Dim = Union[int, str, None]
 
@@ -175,7 +177,12 @@ class OpGraph:
 
     def topological_order(self) -> list[Op]:
         """Ops in a data-flow order, ties broken by model order so the result is deterministic."""
-        return [self.ops[i] for i in nx.lexicographical_topological_sort(self.nx)]
+        try:
+            return [self.ops[i] for i in nx.lexicographical_topological_sort(self.nx)]
+        except nx.NetworkXUnfeasible:
+            cycle = [self.ops[u].name for u, _ in nx.find_cycle(self.nx)]
+            raise CorruptModelError(f"graph {self.name!r} has a data-flow cycle through ops {', '.join(cycle[:5])}"
+                                    + (" ..." if len(cycle) > 5 else "")) from None
 
     def descendants(self, op: Op) -> set[int]:
         """Indices of every op that depends on ``op`` through data flow."""

@@ -103,3 +103,19 @@ def test_every_onnx_node_test_model_analyzes_without_a_crash(tmp_path):
         report.to_json()
         render_text(report)
         render_edgetpu_log(report)
+
+
+def test_a_cyclic_graph_is_bad_input_naming_the_file(tmp_path):
+    import onnx
+    from onnx import TensorProto, helper
+
+    g = helper.make_graph([helper.make_node("Add", ["x", "b"], ["a"], name="first"),
+                           helper.make_node("Relu", ["a"], ["b"], name="second")], "g",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                          [helper.make_tensor_value_info("b", TensorProto.FLOAT, [1, 4])])
+    model = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    p = tmp_path / "cycle.onnx"
+    onnx.save(model, p)
+    r = run_edgefit("analyze", p)
+    assert r.returncode == 2 and str(p) in r.stderr and "cycle" in r.stderr, r.stderr

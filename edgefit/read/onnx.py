@@ -45,9 +45,34 @@ def read_onnx(path: Path, input_shapes: dict[str, Any] | None = None) -> Model:
     if proto.ir_version <= 0 or not proto.HasField("graph") or not (proto.graph.node or proto.graph.output):
         raise CorruptModelError("not an ONNX model: no ir_version or no graph (truncated, corrupt or another "
                                 "format)", path)
+    _check_names_are_text(proto, path)
     if input_shapes:
         fix_input_shapes(proto, input_shapes, path)
     return _ModelBuilder(proto, path).build()
+
+
+def _check_names_are_text(proto: onnx.ModelProto, path: Path) -> None:
+    """protobuf hands back ``bytes`` for a string field holding invalid UTF-8, which only a corrupt file has."""
+    def bad(where: str) -> CorruptModelError:
+        return CorruptModelError(f"{where} is not valid UTF-8 text (corrupt file)", path)
+
+    for field in (proto.producer_name, proto.producer_version, proto.domain):
+        if isinstance(field, bytes):
+            raise bad("a model header field")
+    for o in proto.opset_import:
+        if isinstance(o.domain, bytes):
+            raise bad("an opset domain")
+    graphs = [proto.graph]
+    while graphs:
+        g = graphs.pop()
+        for i, n in enumerate(g.node):
+            if any(isinstance(x, bytes) for x in (n.name, n.op_type, n.domain, *n.input, *n.output)):
+                raise bad(f"a name or type of node {i} of graph {g.name!r}")
+            graphs.extend(a.g for a in n.attribute if a.type == AttributeProto.GRAPH)
+            graphs.extend(b for a in n.attribute if a.type == AttributeProto.GRAPHS for b in a.graphs)
+        for v in (*g.input, *g.output, *g.value_info, *g.initializer):
+            if isinstance(v.name, bytes):
+                raise bad(f"a tensor name in graph {g.name!r}")
 
 
 def fix_input_shapes(proto: onnx.ModelProto, shapes: dict[str, Any], path: Path) -> None:

@@ -74,3 +74,27 @@ def test_every_truncation_point_is_handled(tmp_path, src):
             inspect_model(p).to_dict()
         except EdgefitError:
             pass
+
+
+def test_random_byte_flips_never_crash(tmp_path):
+    """Corrupt a few bytes of each sample many times: every result is a report or a clean bad-input error."""
+    import random
+
+    import edgefit
+    from edgefit.errors import EdgefitError
+    from edgefit.inspect import inspect_model
+
+    rng = random.Random(1)
+    for src in (ONNX, TFLITE):
+        data = src.read_bytes()
+        p = tmp_path / src.name
+        for _ in range(150):
+            mutated = bytearray(data)
+            for _ in range(rng.randint(1, 6)):
+                mutated[rng.randrange(len(mutated))] = rng.randrange(256)
+            p.write_bytes(mutated)
+            for run in (lambda: inspect_model(p).to_dict(), lambda: edgefit.analyze(p).to_json()):
+                try:
+                    run()
+                except EdgefitError:
+                    pass
