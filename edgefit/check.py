@@ -12,6 +12,9 @@ directory), overridden by command-line options:
     set = { "coral.min_runtime" = 13 }
     input-shape = { seq = 128 }
 
+With no policy configured anywhere, ``require = "partial"`` applies: a model the device cannot run at all
+(verdict ``rejected`` or ``cpu_only``) fails.
+
 Exit codes: 0 every model passes, 1 a policy is violated, 2 bad input (a model, the config or an option);
 bad input wins, because a gate that could not look must not pass.
 """
@@ -30,6 +33,8 @@ from typing import Any
 from edgefit.errors import EdgefitError, UsageError
 
 EXIT_OK, EXIT_POLICY, EXIT_BAD_INPUT = 0, 1, 2
+#: The policy when none is given: the model must compile with at least some ops on the accelerator.
+DEFAULT_REQUIRE = "partial"
 CONFIG_KEYS = ("device", "max-cpu-ops", "require", "max-streamed-bytes", "fail-on", "set", "input-shape")
 _UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "kib": 1024, "mib": 1024**2, "gib": 1024**3}
 
@@ -134,6 +139,8 @@ def build_policy(args: argparse.Namespace, config: dict[str, Any], config_path: 
         raise UsageError(f"{where}: input-shape must be a table, e.g. input-shape = {{ seq = 128 }}")
     p.input_shapes = {**{k: parse_dims(v, f"{where}: input-shape.{k}") for k, v in shapes.items()},
                       **dict(parse_input_shape_option(item) for item in args.input_shape)}
+    if p.max_cpu_ops is None and p.require is None and p.max_streamed_bytes is None and not p.fail_on:
+        p.require = DEFAULT_REQUIRE  # a gate with no policy at all still fails models that cannot run on the device
     return p
 
 

@@ -169,8 +169,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check", help="CI / pre-commit gate: exit 1 when a model breaks a policy",
                        description="Analyze each model and apply policies. Defaults come from [tool.edgefit] in "
-                                   "the nearest pyproject.toml; options given here win. Exit 0: every model "
-                                   "passes; 1: a policy is violated; 2: bad input.")
+                                   "the nearest pyproject.toml; options given here win. With no policy at all, "
+                                   "--require partial applies. Exit 0: every model passes; 1: a policy is "
+                                   "violated; 2: bad input.")
     p.add_argument("models", nargs="+", metavar="MODEL", help=".onnx or .tflite files")
     _analyze_args(p, default_device=None)
     p.add_argument("--max-cpu-ops", type=int, metavar="N", help="fail when more than N ops run on the CPU")

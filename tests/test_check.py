@@ -91,3 +91,9 @@ def test_input_shape_from_pyproject(tmp_path):
     r = run_edgefit("check", decoder, "--format", "json", cwd=tmp_path)
     d = json.loads(r.stdout)
     assert d["results"][0]["verdict"] != "rejected", r.stdout + r.stderr
+
+
+def test_default_policy_fails_models_the_device_cannot_run(tmp_path):
+    assert run_edgefit("check", TFLITE, cwd=tmp_path).returncode == 0  # partial: passes
+    r = run_edgefit("check", SAMPLES / "tiny_decoder.onnx", cwd=tmp_path)  # dynamic seq: rejected
+    assert r.returncode == 1 and "verdict rejected, require partial" in r.stdout
