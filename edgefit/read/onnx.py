@@ -1,8 +1,9 @@
 """ONNX reader: ModelProto -> Model, never loading external data.
 
 Shapes come from the model's own value_info; ONNX shape inference (with data propagation) fills the gaps
-only when some op output has no declared type. Inference runs on the graph without the weight bytes: large
-inline initializers are detached for the duration, so memory and time do not grow with the weights.
+only when some op output has no declared shape, and when every input is static the run-time shape arithmetic
+is folded too (``onnx_shapes``). Inference runs on the graph without the weight bytes: large inline
+initializers are detached for the duration, so memory and time do not grow with the weights.
 """
 
 from __future__ import annotations
@@ -27,10 +28,6 @@ DTYPES: dict[int, str] = {
     v: _ONNX_DTYPE_NAMES.get(k, k.lower()) for k, v in TensorProto.DataType.items() if k != "UNDEFINED"
 }
 DTYPES[0] = "undefined"
-
-#: Op types that carry their body in graph attributes; any GRAPH attribute is read, these are just known.
-CONTROL_FLOW = ("If", "Loop", "Scan", "SequenceMap")
-
 
 def read_onnx(path: Path, input_shapes: dict[str, Any] | None = None) -> Model:
     """Read an ONNX file; ``input_shapes`` fixes dynamic dims first (see ``fix_input_shapes``)."""
