@@ -52,7 +52,8 @@ def _parse_input_shapes(items: list[str]) -> dict[str, list[int]]:
 def _analyze_args(p: argparse.ArgumentParser, default_device: str | None = "coral") -> None:
     p.add_argument("--device", "-d", default=default_device,
                    help="device id or alias from 'edgefit devices', or the path of your own device YAML "
-                        "(default: %(default)s)")
+                        + ("(default: %(default)s)" if default_device else
+                           "(default: device in [tool.edgefit], else coral)"))
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a device spec field, e.g. coral.compiler_version=14.1, coral.min_runtime=13, "
                         "memory.param_cache_bytes=4194304, toolchain.partitioning=multi_subgraph (repeatable)")
