@@ -42,34 +42,9 @@ def read_onnx(path: Path, input_shapes: dict[str, Any] | None = None) -> Model:
     if proto.ir_version <= 0 or not proto.HasField("graph") or not (proto.graph.node or proto.graph.output):
         raise CorruptModelError("not an ONNX model: no ir_version or no graph (truncated, corrupt or another "
                                 "format)", path)
-    _check_names_are_text(proto, path)
     if input_shapes:
         fix_input_shapes(proto, input_shapes, path)
     return _ModelBuilder(proto, path).build()
-
-
-def _check_names_are_text(proto: onnx.ModelProto, path: Path) -> None:
-    """protobuf hands back ``bytes`` for a string field holding invalid UTF-8, which only a corrupt file has."""
-    def bad(where: str) -> CorruptModelError:
-        return CorruptModelError(f"{where} is not valid UTF-8 text (corrupt file)", path)
-
-    for field in (proto.producer_name, proto.producer_version, proto.domain):
-        if isinstance(field, bytes):
-            raise bad("a model header field")
-    for o in proto.opset_import:
-        if isinstance(o.domain, bytes):
-            raise bad("an opset domain")
-    graphs = [proto.graph]
-    while graphs:
-        g = graphs.pop()
-        for i, n in enumerate(g.node):
-            if any(isinstance(x, bytes) for x in (n.name, n.op_type, n.domain, *n.input, *n.output)):
-                raise bad(f"a name or type of node {i} of graph {g.name!r}")
-            graphs.extend(a.g for a in n.attribute if a.type == AttributeProto.GRAPH)
-            graphs.extend(b for a in n.attribute if a.type == AttributeProto.GRAPHS for b in a.graphs)
-        for v in (*g.input, *g.output, *g.value_info, *g.initializer):
-            if isinstance(v.name, bytes):
-                raise bad(f"a tensor name in graph {g.name!r}")
 
 
 def fix_input_shapes(proto: onnx.ModelProto, shapes: dict[str, Any], path: Path) -> None:
@@ -132,8 +107,14 @@ def _type_info(type_proto: Any) -> tuple[str, tuple[Dim, ...] | None] | None:
     return which.replace("_type", ""), None  # sequence / map / optional: no tensor shape
 
 
-def _has_type(type_proto: Any) -> bool:
-    return type_proto.WhichOneof("value") is not None
+def _infos(values: Any) -> dict[str, tuple[str, tuple[Dim, ...] | None]]:
+    """(dtype, shape) by name of the ValueInfoProtos that declare a type."""
+    out = {}
+    for v in values:
+        info = _type_info(v.type)
+        if info is not None:
+            out[v.name] = info
+    return out
 
 
 class _ModelBuilder:
@@ -146,6 +127,9 @@ class _ModelBuilder:
 
     def build(self) -> Model:
         proto = self.proto
+        header = (proto.producer_name, proto.producer_version, *(o.domain for o in proto.opset_import))
+        if bytes in {type(x) for x in header}:
+            raise CorruptModelError("the model header is not valid UTF-8 text (corrupt file)", self.path)
         value_infos = self._value_infos()
         main = self._graph(proto.graph, value_infos, is_body=False)
         functions = {f"{f.domain}::{f.name}": self._function(f) for f in proto.functions}
@@ -158,20 +142,18 @@ class _ModelBuilder:
 
     # -- shapes -------------------------------------------------------------------------------------------
 
-    def _value_infos(self) -> dict[str, Any]:
-        """Type of every main-graph value, from the file or, where it is silent, from shape inference."""
+    def _value_infos(self) -> dict[str, tuple[str, tuple[Dim, ...] | None]]:
+        """(dtype, shape) of every main-graph value, from the file or, where it is silent, shape inference."""
         g = self.proto.graph
-        known = {v.name: v.type for v in (*g.input, *g.output, *g.value_info) if _has_type(v.type)}
-        missing = any(o and (o not in known or _type_info(known[o])[1] is None)  # type: ignore[index]
-                      for n in g.node for o in n.output)
-        if not missing:
+        known = _infos((*g.input, *g.output, *g.value_info))
+        if all(o in known and known[o][1] is not None for n in g.node for o in n.output if o):
             return known
         inferred = self._infer_shapes()
         if inferred is not None:
             ig = inferred.graph
-            for v in (*ig.input, *ig.output, *ig.value_info):
-                if _has_type(v.type) and (v.name not in known or _type_info(known[v.name])[1] is None):  # type: ignore[index]
-                    known[v.name] = v.type
+            for name, info in _infos((*ig.input, *ig.output, *ig.value_info)).items():
+                if name not in known or known[name][1] is None:
+                    known[name] = info
         return known
 
     def _infer_shapes(self) -> onnx.ModelProto | None:
@@ -202,18 +184,19 @@ class _ModelBuilder:
 
     # -- graphs -------------------------------------------------------------------------------------------
 
-    def _graph(self, g: onnx.GraphProto, types: dict[str, Any], *, is_body: bool) -> OpGraph:
+    def _graph(self, g: onnx.GraphProto, infos: dict[str, tuple[str, tuple[Dim, ...] | None]], *,
+               is_body: bool) -> OpGraph:
         tensors: dict[str, Tensor] = {}
         for init in g.initializer:
             tensors[init.name] = self._constant(init, init.name)
         for sp in g.sparse_initializer:
             tensors[sp.values.name] = self._sparse_constant(sp)
-        for name, tp in types.items():
-            if name in tensors:
-                continue
-            info = _type_info(tp)
-            if info:
-                tensors[name] = Tensor(name, info[0], info[1])
+        if bytes in {type(name) for name in (*tensors, *infos)}:
+            raise CorruptModelError(f"a tensor name in graph {g.name!r} is not valid UTF-8 text (corrupt file)",
+                                    self.path)
+        for name, (dtype, shape) in infos.items():
+            if name not in tensors:
+                tensors[name] = Tensor(name, dtype, shape)
 
         ops: list[Op] = []
         for i, node in enumerate(g.node):
@@ -249,6 +232,9 @@ class _ModelBuilder:
         op = Op(index=index, name=node.name or f"{node.op_type}_{index}", type=node.op_type, domain=domain,
                 version=self.opsets.get(domain), inputs=list(node.input), outputs=list(node.output),
                 function=key if key in self.function_keys else None)
+        if bytes in {type(x) for x in (op.name, op.type, node.domain, *op.inputs, *op.outputs)}:
+            # protobuf hands back bytes for a string holding invalid UTF-8, which only a corrupt file has
+            raise CorruptModelError(f"node {index}: a name or type is not valid UTF-8 text (corrupt file)", self.path)
         for a in node.attribute:
             if a.type == AttributeProto.GRAPH:
                 op.bodies[a.name] = self._body(a.g)
@@ -276,8 +262,7 @@ class _ModelBuilder:
         return op
 
     def _body(self, g: onnx.GraphProto) -> OpGraph:
-        types = {v.name: v.type for v in (*g.input, *g.output, *g.value_info) if _has_type(v.type)}
-        return self._graph(g, types, is_body=True)
+        return self._graph(g, _infos((*g.input, *g.output, *g.value_info)), is_body=True)
 
     # -- constants ----------------------------------------------------------------------------------------
 
