@@ -21,6 +21,7 @@ from onnx import TensorProto, helper, numpy_helper
 from edgefit.graph import OpGraph
 from edgefit.lower import LoweredGraph, lower
 from edgefit.lower import onnx_to_tflite as L
+from edgefit.lower.onnx_to_tflite import core as lowering_core
 from edgefit.read import read_model
 
 CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
@@ -33,7 +34,7 @@ RNG = np.random.default_rng(0)
 @pytest.fixture(autouse=True)
 def strict(monkeypatch):
     """Lowering bugs raise in tests instead of becoming LOWER-FAILED notes."""
-    monkeypatch.setattr(L, "_STRICT", True)
+    monkeypatch.setattr(lowering_core, "_STRICT", True)
 
 
 # -- building and lowering tiny models ----------------------------------------------------------------------------

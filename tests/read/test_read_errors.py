@@ -93,7 +93,7 @@ def test_random_byte_flips_never_crash(tmp_path):
             for _ in range(rng.randint(1, 6)):
                 mutated[rng.randrange(len(mutated))] = rng.randrange(256)
             p.write_bytes(mutated)
-            for run in (lambda: inspect_model(p).to_dict(), lambda: edgefit.analyze(p).to_json()):
+            for run in (lambda p=p: inspect_model(p).to_dict(), lambda p=p: edgefit.analyze(p).to_json()):
                 try:
                     run()
                 except EdgefitError:
