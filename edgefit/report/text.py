@@ -1,9 +1,9 @@
-"""Text rendering of an analyze Report (rich tables, plain text when not on a terminal)."""
+"""Text rendering of an analyze Report: rich tables, exported as plain text."""
 
 from __future__ import annotations
 
-from collections import Counter
 import io
+from collections import Counter
 from typing import Any
 
 from edgefit.estimate.macs import format_count
@@ -32,8 +32,7 @@ def render_text(report: Report, width: int = 120, show_ops: bool = False) -> str
 
     console = Console(width=width, record=True, file=io.StringIO(), color_system=None,
                       markup=False, highlight=False)  # model text ("[batch, 3]") is not markup
-    d = report.to_dict()
-    s = d["summary"]
+    s = report.summary()
     console.print(f"{report.model_path} on {report.device_name} ({report.device_id}, "
                   f"{report.toolchain.get('name')} {report.toolchain.get('compiler_version') or ''})".rstrip())
     console.print(f"Verdict: {report.verdict.upper()}: {VERDICT_TEXT[report.verdict]}")
@@ -60,17 +59,17 @@ def render_text(report: Report, width: int = 120, show_ops: bool = False) -> str
         for op in report.ops:
             if op.placement != "cpu":
                 continue
-            errors = [c for c in op.findings if severity.get((op.index, c)) == "error" and c != op.reason]
-            groups[(op.type, ", ".join([op.reason or "", *errors]), op.status)] += 1
+            blocking = [c for c in op.findings if severity.get((op.index, c)) == "error" and c != op.reason]
+            groups[(op.type, ", ".join([op.reason or "", *blocking]), op.status)] += 1
         for (op_type, codes, status), n in sorted(groups.items(), key=lambda kv: (-kv[1], kv[0])):
             table.add_row(op_type, str(n), codes, status)
         console.print(table)
 
     mem = report.memory
     at8 = s["param_bytes_at_8bit"]
-    lowered = s["param_bytes_on_device"]
-    copies = f" ({format_count(lowered)}B in the lowered graph, int32 biases and converter-made weight copies " \
-             "included)" if report.lowered and abs(lowered - at8) > 0.05 * max(at8, 1) else ""
+    on_device = s["param_bytes_on_device"]
+    copies = f" ({format_count(on_device)}B in the lowered graph, int32 biases and converter-made weight copies " \
+             "included)" if report.lowered and abs(on_device - at8) > 0.05 * max(at8, 1) else ""
     console.print(f"Parameters: {format_count(report.model_param_count)}, {format_count(at8)}B at 8 bits{copies}; "
                   f"on-chip parameter cache {_bytes(mem.get('budget_bytes'))} (SRAM {_bytes(mem.get('sram_bytes'))})")
     if at8 and mem.get("budget_bytes") and mem["budget_bytes"] < at8:
