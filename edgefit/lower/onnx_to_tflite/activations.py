@@ -12,7 +12,7 @@ from edgefit.graph import Op
 from edgefit.lower.onnx_to_tflite.core import (
     _ADD_OPTIONS, _MUL_OPTIONS, _alias, _Const, _emit_elementwise, _GraphLowering, _handles, _intermediate
 )
-from edgefit.lower.onnx_to_tflite.facts import DYNAMIC_SHAPE, _Unlowerable
+from edgefit.lower.onnx_to_tflite.facts import _Unlowerable
 from edgefit.lower.onnx_to_tflite.layout import _normalize_axis, _static
 
 # -- activations --------------------------------------------------------------------------------------------------
@@ -94,9 +94,7 @@ def _softmax(lw: _GraphLowering, op: Op) -> None:
     x, y = op.inputs[0], op.outputs[0]
     type_ = "SOFTMAX" if op.type == "Softmax" else "LOG_SOFTMAX"
     attrs = {"beta": 1.0} if type_ == "SOFTMAX" else {}
-    shape = lw.shape(x)
-    if shape is None:
-        raise _Unlowerable("input rank unknown", DYNAMIC_SHAPE)
+    shape = lw.known_shape(x)
     rank = len(shape)
     axis = _normalize_axis(int(op.attrs.get("axis", -1 if lw.opset >= 13 else 1)), rank)
     if lw.opset < 13 and axis != rank - 1:

@@ -296,9 +296,7 @@ def _ceil_mode_pads(lw: _GraphLowering, op: Op, sizes: Sequence[Dim], kernel: li
 @_handles("GlobalAveragePool", "GlobalMaxPool")
 def _global_pool(lw: _GraphLowering, op: Op) -> None:
     x, y = op.inputs[0], op.outputs[0]
-    rank = lw.rank(x)
-    if rank is None:
-        raise _Unlowerable("input rank unknown", DYNAMIC_SHAPE)
+    rank = lw.known_rank(x)
     perm = lw.perm_of(x)
     axes = sorted(perm.index(a) for a in range(2, rank))
     lw.emit("MEAN" if op.type == "GlobalAveragePool" else "REDUCE_MAX",

@@ -120,6 +120,16 @@ class _GraphLowering:
         s = self.shape(name)
         return None if s is None else len(s)
 
+    def known_shape(self, name: str) -> tuple[Dim, ...]:
+        """The shape, for handlers that cannot lower an op whose input rank is unknown."""
+        s = self.shape(name)
+        if s is None:
+            raise _Unlowerable("input rank unknown", DYNAMIC_SHAPE)
+        return s
+
+    def known_rank(self, name: str) -> int:
+        return len(self.known_shape(name))
+
     def dtype(self, name: str) -> str:
         c = self.consts.get(name)
         if c is not None:

@@ -15,9 +15,7 @@ from edgefit.lower.onnx_to_tflite.layout import _identity
 
 def _fully_connected(lw: _GraphLowering, a: str, weights: str, bias: str | None, y: str) -> None:
     """FULLY_CONNECTED over ``a``'s last axis; inputs of rank > 2 keep their leading axes (keep_num_dims)."""
-    rank = lw.rank(a)
-    if rank is None:
-        raise _Unlowerable("input rank unknown", DYNAMIC_SHAPE)
+    rank = lw.known_rank(a)
     perm = lw.perm_of(a)
     if perm and perm[-1] != rank - 1:
         perm = _identity(rank)

@@ -96,9 +96,7 @@ def _layer_norm(lw: _GraphLowering, op: Op) -> None:
     if any(lw.used(o) for o in op.outputs[1:]):
         raise _Unlowerable("LayerNormalization Mean/InvStdDev outputs are used")
     x = op.inputs[0]
-    rank = lw.rank(x)
-    if rank is None:
-        raise _Unlowerable("input rank unknown", DYNAMIC_SHAPE)
+    rank = lw.known_rank(x)
     axis = _normalize_axis(int(op.attrs.get("axis", -1)), rank)
     _emit_normalization(lw, x, op.outputs[0], list(range(axis, rank)), float(op.attrs.get("epsilon", 1e-5)),
                         lw.input(op, 1), lw.input(op, 2))
@@ -107,9 +105,7 @@ def _layer_norm(lw: _GraphLowering, op: Op) -> None:
 @_handles("InstanceNormalization")
 def _instance_norm(lw: _GraphLowering, op: Op) -> None:
     x = op.inputs[0]
-    rank = lw.rank(x)
-    if rank is None:
-        raise _Unlowerable("input rank unknown", DYNAMIC_SHAPE)
+    rank = lw.known_rank(x)
     scale = _channel_const(lw, lw.const_value(op.inputs[1]), x, "scale") if op.inputs[1] in lw.consts else None
     offset = _channel_const(lw, lw.const_value(op.inputs[2]), x, "offset") if op.inputs[2] in lw.consts else None
     if scale is None or offset is None:
@@ -122,9 +118,7 @@ def _instance_norm(lw: _GraphLowering, op: Op) -> None:
 def _rms_norm(lw: _GraphLowering, op: Op) -> None:
     """x * rsqrt(mean(x*x) + eps) * scale: MUL, MEAN, ADD, RSQRT, MUL, MUL."""
     x, y = op.inputs[0], op.outputs[0]
-    rank = lw.rank(x)
-    if rank is None:
-        raise _Unlowerable("input rank unknown", DYNAMIC_SHAPE)
+    rank = lw.known_rank(x)
     axis = _normalize_axis(int(op.attrs.get("axis", -1)), rank)
     perm = lw.perm_of(x)
     xl = lw.need(x, perm)

@@ -11,7 +11,7 @@ from edgefit.graph import Op
 from edgefit.lower.onnx_to_tflite.core import (
     _COMPOSITE_REDUCE, _MUL_OPTIONS, _REDUCE, _alias, _GraphLowering, _handles, _intermediate, _reduce_axes
 )
-from edgefit.lower.onnx_to_tflite.facts import _TFLITE_TYPE, DYNAMIC_SHAPE, _Unlowerable
+from edgefit.lower.onnx_to_tflite.facts import _TFLITE_TYPE, _Unlowerable
 from edgefit.lower.onnx_to_tflite.layout import _drop_axes, _normalize_axis
 
 # -- reductions -----------------------------------------------------------------------------------------------------
@@ -19,9 +19,7 @@ from edgefit.lower.onnx_to_tflite.layout import _drop_axes, _normalize_axis
 @_handles(*_REDUCE, *_COMPOSITE_REDUCE)
 def _reduce(lw: _GraphLowering, op: Op) -> None:
     x, y = op.inputs[0], op.outputs[0]
-    rank = lw.rank(x)
-    if rank is None:
-        raise _Unlowerable("input rank unknown", DYNAMIC_SHAPE)
+    rank = lw.known_rank(x)
     axes = _reduce_axes(lw, op, rank)
     if axes is None:
         _alias(lw, y, x)
@@ -52,9 +50,7 @@ def _arg_reduce(lw: _GraphLowering, op: Op) -> None:
     if op.attrs.get("select_last_index", 0):
         raise _Unlowerable("select_last_index=1: TFLite ARG_MAX/ARG_MIN return the first index")
     x, y = op.inputs[0], op.outputs[0]
-    rank = lw.rank(x)
-    if rank is None:
-        raise _Unlowerable("input rank unknown", DYNAMIC_SHAPE)
+    rank = lw.known_rank(x)
     axis = _normalize_axis(int(op.attrs.get("axis", 0)), rank)
     perm = lw.perm_of(x)
     xl = lw.need(x, perm)

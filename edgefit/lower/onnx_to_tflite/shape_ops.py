@@ -75,9 +75,7 @@ def _reshape(lw: _GraphLowering, op: Op) -> None:
 @_handles("Flatten")
 def _flatten(lw: _GraphLowering, op: Op) -> None:
     x, y = op.inputs[0], op.outputs[0]
-    xs = lw.shape(x)
-    if xs is None:
-        raise _Unlowerable("input rank unknown", DYNAMIC_SHAPE)
+    xs = lw.known_shape(x)
     axis = _normalize_axis(int(op.attrs.get("axis", 1)), len(xs))
     head, tail = xs[:axis], xs[axis:]
     target = (math.prod(head) if _static(head) else -1, math.prod(tail) if _static(tail) else -1)
@@ -88,9 +86,7 @@ def _flatten(lw: _GraphLowering, op: Op) -> None:
 def _squeeze(lw: _GraphLowering, op: Op) -> None:
     """Dropping size-1 axes never moves data: the layout is kept, minus those axes."""
     x, y = op.inputs[0], op.outputs[0]
-    xs = lw.shape(x)
-    if xs is None:
-        raise _Unlowerable("input rank unknown", DYNAMIC_SHAPE)
+    xs = lw.known_shape(x)
     axes = lw.attr_or_input_ints(op, "axes", 1)
     if axes is None:
         if not _static(xs):
@@ -116,9 +112,7 @@ def _unsqueeze(lw: _GraphLowering, op: Op) -> None:
     in it. Any other pending transpose is done first, on the smaller tensor, where the ONNX graph has it (so it is
     not carried into a broadcast)."""
     x, y = op.inputs[0], op.outputs[0]
-    xs = lw.shape(x)
-    if xs is None:
-        raise _Unlowerable("input rank unknown", DYNAMIC_SHAPE)
+    xs = lw.known_shape(x)
     axes = lw.attr_or_input_ints(op, "axes", 1) or []
     out_rank = len(xs) + len(axes)
     axes = sorted({_normalize_axis(a, out_rank) for a in axes})
@@ -158,9 +152,7 @@ def _concat(lw: _GraphLowering, op: Op) -> None:
 @_handles("Split")
 def _split(lw: _GraphLowering, op: Op) -> None:
     x = op.inputs[0]
-    rank = lw.rank(x)
-    if rank is None:
-        raise _Unlowerable("input rank unknown", DYNAMIC_SHAPE)
+    rank = lw.known_rank(x)
     axis = _normalize_axis(int(op.attrs.get("axis", 0)), rank)
     sizes = lw.attr_or_input_ints(op, "split", 1)
     outputs = [o for o in op.outputs if o]
@@ -179,9 +171,7 @@ def _split(lw: _GraphLowering, op: Op) -> None:
 def _slice(lw: _GraphLowering, op: Op) -> None:
     """Slice -> STRIDED_SLICE over every lowered axis; untouched axes are masked."""
     x, y = op.inputs[0], op.outputs[0]
-    rank = lw.rank(x)
-    if rank is None:
-        raise _Unlowerable("input rank unknown", DYNAMIC_SHAPE)
+    rank = lw.known_rank(x)
     if lw.opset < 10:
         starts, ends = op.attrs.get("starts", []), op.attrs.get("ends", [])
         axes, steps = op.attrs.get("axes"), None
@@ -243,9 +233,7 @@ def _gathered_bounds(lw: _GraphLowering, name: str, values: list[int] | None, pe
 @_handles("Pad")
 def _pad(lw: _GraphLowering, op: Op) -> None:
     x, y = op.inputs[0], op.outputs[0]
-    rank = lw.rank(x)
-    if rank is None:
-        raise _Unlowerable("input rank unknown", DYNAMIC_SHAPE)
+    rank = lw.known_rank(x)
     mode = op.attrs.get("mode", "constant")
     if lw.opset < 11:
         pads = [int(p) for p in op.attrs.get("pads", op.attrs.get("paddings", []))]
@@ -489,9 +477,7 @@ def _cumsum(lw: _GraphLowering, op: Op) -> None:
 def _topk(lw: _GraphLowering, op: Op) -> None:
     """TOPK_V2 works on the last axis (chosen by layout); smallest-k is top-k of the negation."""
     x = op.inputs[0]
-    rank = lw.rank(x)
-    if rank is None:
-        raise _Unlowerable("input rank unknown", DYNAMIC_SHAPE)
+    rank = lw.known_rank(x)
     k = [int(op.attrs["k"])] if "k" in op.attrs else lw.const_ints(op.inputs[1])
     axis = _normalize_axis(int(op.attrs.get("axis", -1)), rank)
     perm = lw.perm_of(x)
