@@ -13,6 +13,10 @@ from typing import Any
 from edgefit.errors import ModelFileError, UnsupportedFormatError, UsageError
 from edgefit.graph import Model
 
+#: Constants up to this size get their values read (shape vectors, axes, pads, quantization scales); weights
+#: never. Both readers use it, so rules see the same small constants whatever the source format.
+SMALL_CONSTANT_BYTES = 4096
+
 ONNX_EXTENSIONS = (".onnx",)
 TFLITE_EXTENSIONS = (".tflite", ".lite")
 

@@ -28,9 +28,8 @@ from tflite.TensorType import TensorType
 
 from edgefit.errors import CorruptModelError, ModelFileError
 from edgefit.graph import Dim, Model, Op, OpGraph, QuantParams, Signature, Tensor
+from edgefit.read import SMALL_CONSTANT_BYTES
 
-#: Constants up to this size get their values read (shapes, paddings, axes); weights never.
-SMALL_CONSTANT_BYTES = 4096
 
 
 def _enum_names(enum_cls: type) -> dict[int, str]:
