@@ -18,10 +18,9 @@ from onnx import AttributeProto, TensorProto, numpy_helper
 
 from edgefit.errors import CorruptModelError, ExternalDataError, ModelFileError, UsageError
 from edgefit.graph import Dim, ExternalData, Model, Op, OpGraph, QuantParams, Tensor
+from edgefit.read import SMALL_CONSTANT_BYTES
 from edgefit.read.onnx_shapes import infer_static_shapes
 
-#: Constants up to this size get their values read (shape vectors, axes, pads, QDQ scales); weights never.
-SMALL_CONSTANT_BYTES = 4096
 
 _ONNX_DTYPE_NAMES = {"FLOAT": "float32", "DOUBLE": "float64", "STRING": "string"}
 DTYPES: dict[int, str] = {
@@ -187,8 +186,11 @@ class _ModelBuilder:
     def _graph(self, g: onnx.GraphProto, infos: dict[str, tuple[str, tuple[Dim, ...] | None]], *,
                is_body: bool) -> OpGraph:
         tensors: dict[str, Tensor] = {}
+        # Quantization parameters are read whatever their size: a per-channel scale vector of a wide layer
+        # passes the small-constant limit, but it is no weight and the quantization is unknown without it.
+        qdq_params = {i for n in g.node if n.op_type in ("QuantizeLinear", "DequantizeLinear") for i in n.input[1:3]}
         for init in g.initializer:
-            tensors[init.name] = self._constant(init, init.name)
+            tensors[init.name] = self._constant(init, init.name, read_value=init.name in qdq_params)
         for sp in g.sparse_initializer:
             tensors[sp.values.name] = self._sparse_constant(sp)
         if bytes in {type(name) for name in (*tensors, *infos)}:
@@ -266,14 +268,14 @@ class _ModelBuilder:
 
     # -- constants ----------------------------------------------------------------------------------------
 
-    def _constant(self, t: TensorProto, name: str) -> Tensor:
+    def _constant(self, t: TensorProto, name: str, read_value: bool = False) -> Tensor:
         dtype = DTYPES.get(t.data_type, f"onnx_type_{t.data_type}")
         tensor = Tensor(name, dtype, tuple(t.dims), is_constant=True)
         if t.data_location == TensorProto.EXTERNAL:
             ext = {e.key: e.value for e in t.external_data}
             length = int(ext["length"]) if "length" in ext else None
             tensor.external = ExternalData(ext.get("location", ""), int(ext.get("offset", 0) or 0), length)
-        elif (tensor.byte_size or 0) <= SMALL_CONSTANT_BYTES and dtype != "string":
+        elif (read_value or (tensor.byte_size or 0) <= SMALL_CONSTANT_BYTES) and dtype != "string":
             try:
                 tensor.value = numpy_helper.to_array(t)
             except Exception:

@@ -188,3 +188,17 @@ def test_external_data_path_when_bytes_are_needed(tmp_path):
     (tmp_path.parent / "v.bin").write_bytes(b"\0" * 16)  # exists, but outside the model's directory
     with pytest.raises(ExternalDataError, match="outside the model's directory"):
         external_data_path(m, m.main.tensors["v"])
+
+
+def test_wide_per_channel_qdq_scales_are_read(tmp_path):
+    """A 1,280-channel scale vector (5 KiB) is past the small-constant limit but is quantization, not weights."""
+    channels = 1280
+    inits = [numpy_helper.from_array(np.full(channels, 0.5, np.float32), "scale"),
+             numpy_helper.from_array(np.zeros(channels, np.int8), "zp"),
+             numpy_helper.from_array(np.zeros((channels, 4), np.int8), "wq")]
+    g = helper.make_graph([helper.make_node("DequantizeLinear", ["wq", "scale", "zp"], ["w"], axis=0),
+                           helper.make_node("MatMul", ["x", "w"], ["y"])], "g", [vi("x", [1, channels])],
+                          [vi("y", [1, 4])], inits)
+    m = read_model(save(tmp_path, g))
+    q = m.main.tensors["wq"].quant
+    assert q is not None and len(q.scale) == channels and q.scale[0] == 0.5 and q.axis == 0
