@@ -438,7 +438,7 @@ class _GraphLowering:
         zp = self.const_value(self.input(op, 2))
         if scales is not None:
             scale_t = tuple(float(s) for s in np.ravel(scales))
-        else:  # a scale vector too large for the reader to keep: per-channel, values unknown
+        else:  # a scale without a value (external data, or computed): per-channel, values unknown
             shape = self.shape(scale_name) if scale_name else None
             if not _static(shape):
                 return None
