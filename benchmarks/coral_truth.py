@@ -25,7 +25,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edgefit.coral_predict import MappingSpec, predict
+from edgefit.targets.coral import MappingSpec, predict
 from edgefit.partition import CPU
 from edgefit.read import read_model
 

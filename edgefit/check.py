@@ -155,7 +155,7 @@ def run_check(args: argparse.Namespace) -> int:
     for model in args.models:
         try:
             report = analyze(model, device=policy.device, overrides=policy.overrides,
-                             input_shapes=policy.input_shapes)
+                             input_shapes=policy.input_shapes, context=args.context)
         except EdgefitError as e:
             results.append({"model": model, "status": "error", "error": str(e)})
             print(f"edgefit: error: {e}", file=sys.stderr)

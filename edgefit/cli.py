@@ -14,6 +14,8 @@ from typing import Sequence
 from edgefit.errors import EdgefitError, UsageError
 
 EXIT_OK, EXIT_POLICY, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 70
+#: Same as edgefit.targets.DEFAULT_CONTEXT; repeated so --help does not import the analysis stack.
+DEFAULT_CONTEXT = 4096
 
 
 class _Parser(argparse.ArgumentParser):
@@ -60,13 +62,15 @@ def _analyze_args(p: argparse.ArgumentParser, default_device: str | None = "cora
     p.add_argument("--input-shape", action="append", default=[], metavar="NAME=DIMS",
                    help="fix a dynamic input (input_ids=1x128) or a symbolic dim in every input (seq=128); "
                         "ONNX only (repeatable)")
+    p.add_argument("--context", type=int, default=DEFAULT_CONTEXT, metavar="TOKENS",
+                   help="for LLMs: tokens of KV cache the memory fit budgets for (default: %(default)s)")
 
 
 def _cmd_analyze(args: argparse.Namespace) -> int:
     from edgefit.api import analyze
 
     report = analyze(args.model, device=args.device, overrides=_parse_sets(args.set),
-                     input_shapes=_parse_input_shapes(args.input_shape))
+                     input_shapes=_parse_input_shapes(args.input_shape), context=args.context)
     if args.format == "json":
         print(report.to_json())
     elif args.format == "edgetpu-log":
@@ -97,12 +101,12 @@ def _cmd_devices(args: argparse.Namespace) -> int:
         print(json.dumps([{"id": s.id, "name": s.name, "family": s.family, "aliases": s.aliases,
                            "toolchain": s.get("toolchain.name")} for s in specs], indent=2))
         return EXIT_OK
-    from edgefit.api import ANALYZED_FAMILIES
+    from edgefit.targets import analyzed_families
 
     width = max(len(s.id) for s in specs)
     for s in specs:
         aliases = f" (alias: {', '.join(s.aliases)})" if s.aliases else ""
-        state = "" if s.family in ANALYZED_FAMILIES else "  [spec only: analysis not implemented yet]"
+        state = "" if s.family in analyzed_families() else "  [spec only: analysis not implemented yet]"
         print(f"{s.id:<{width}}  {s.name}{aliases}{state}")
     return EXIT_OK
 

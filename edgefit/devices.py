@@ -94,6 +94,7 @@ SCHEMA: dict[str, Any] = {
     "memory.sram_bytes": BYTES, "memory.param_cache_bytes": BYTES, "memory.size_bytes": BYTES,
     "memory.bandwidth_gb_s": _fig("GB/s"), "memory.bus_width_bits": _count("bit"),
     "memory.transfer_rate_mts": _fig("MT/s"), "memory.type": Str(), "memory.external_dram": Bool(),
+    "memory.usable_share": _fig("fraction"), "memory.runtime_overhead_bytes": BYTES,
     "compute": Block(),
     "compute.peak_tops_int8": _fig("TOPS"), "compute.peak_tops_int8_sparse": _fig("TOPS"),
     "compute.peak_tops_int4": _fig("TOPS"), "compute.peak_tflops_fp32": _fig("TFLOPS"),
@@ -104,6 +105,10 @@ SCHEMA: dict[str, Any] = {
     "host_link.type": Str(LINK_TYPES), "host_link.signalling_gbit_s": _fig("Gbit/s"),
     "host_link.pcie_gen": _count("gen"), "host_link.lanes": _count("lanes"),
     "host_link.bandwidth_gb_s": _fig("GB/s"), "host_link.effective_gb_s": _fig("GB/s"),
+    # LLM serving: whether and how the device runs decoder LLMs (read by every family's memory fit)
+    "llm": Block(),
+    "llm.supported": Str(("yes", "no", "vendor_compiled_only")), "llm.runtime": Str(),
+    "llm.weight_formats": StrList(), "llm.kv_cache_dtype": Str(),
     # family blocks
     "coral": Block(),
     "coral.compiler_version": Str(), "coral.min_runtime": Int(minimum=1), "coral.host_cpu": Str(),

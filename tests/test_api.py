@@ -18,7 +18,7 @@ def test_analyze_tflite_report_shape():
     report = edgefit.analyze(TFLITE, device="coral")
     d = json.loads(report.to_json())
     assert d["schema_version"] == 1
-    assert d["device"] == {"id": "coral-usb", "name": "Coral USB Accelerator (USB 3)", "toolchain": d["device"]["toolchain"]}
+    assert {k: d["device"][k] for k in ("id", "name", "accelerator")} == {"id": "coral-usb", "name": "Coral USB Accelerator (USB 3)", "accelerator": "Edge TPU"}
     assert d["model"]["format"] == "tflite" and d["model"]["op_count"] == 8
     # For TFLite input, ops are exactly the model's ops, in model order, typed by builtin name.
     model = read_model(TFLITE)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from edgefit.coral_predict import predict
+from edgefit.targets.coral import predict
 from edgefit.partition import ACCELERATOR, CPU, CUT_STATUS, MAPPED_STATUS, REMOVED, partition_graph
 
 from rules.graphbuilder import DictSpec, GraphBuilder, conv

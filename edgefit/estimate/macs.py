@@ -170,3 +170,19 @@ def format_count(n: float) -> str:
             return f"{n / scale:.2f} {unit}"
     return str(int(n)) if float(n).is_integer() else f"{n:.2f}"
 
+
+
+def op_macs(graph: OpGraph) -> dict[int, int]:
+    """MACs per op index of one graph, for the ops that do MACs and whose count is a plain number."""
+    out: dict[int, int] = {}
+    for op in graph.ops:
+        counter = COUNTERS.get(op.type)
+        if counter is None or not op.outputs:
+            continue
+        try:
+            macs = counter(op, graph)
+        except IndexError:
+            continue
+        if macs is not None and macs.constant is not None:
+            out[op.index] = macs.constant
+    return out
