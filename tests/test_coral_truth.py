@@ -28,5 +28,5 @@ def test_predicted_cpu_ops_match_the_real_compiler():
     summary = benchmark.run(CORPUS)
     disagreements = "\n".join(line for r in summary.results if not r.exact
                               for line in benchmark.disagreement_lines(r))
-    assert summary.models_exact >= 97.0, disagreements
-    assert summary.ops_right >= 99.0, disagreements
+    assert summary.models_exact == 100.0, disagreements
+    assert summary.ops_right >= 99.5, disagreements

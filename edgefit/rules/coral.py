@@ -93,10 +93,34 @@ SOFTMAX_MAX_ELEMENTS = 16 * 1024
 MEAN_Z_MULTIPLE = 4
 #: The largest MEAN input a maintainer reported as mapped (1x64x128x3); 1x256x128x3 was refused (#461).
 MEAN_LARGEST_MAPPED_ELEMENTS = 64 * 128 * 3
+#: Every resize the corpus shows (``truth-dev.json``: all RESIZE_BILINEAR / RESIZE_NEAREST_NEIGHBOR of its models;
+#: the compiled files say how many of each type stay on the CPU, the data flow says which one cut first):
+#:
+#:   spatial in -> out      factor  coordinates          placement                           models
+#:   1x1   -> 33x33         x33     align_corners        CPU, the first CPU op (it cuts)     4 DeepLab v3 MNv2 PASCAL
+#:   33x33 -> 33x33         x1      align_corners        CPU, but downstream of that cut     the same 4
+#:   33x33 -> 513x513       x15.5   align_corners        CPU, but downstream of that cut     the same 4
+#:   6->12, 12->24, 24->48  x2      half_pixel_centers   mapped                              MoveNet Lightning (16.0)
+#:
+#: Outside the truth: #31 (compiler 2.0 era, legacy coordinates) mapped 64->128 and refused 256->512, both x2, so
+#: size, not factor, decided there; ref §3.4 reports a google-coral/test_data DeepLab keeping *one* RESIZE_BILINEAR
+#: on the CPU, which fits the Edge TPU slim variant (its 1x1 pooled tensor is TILEd, mapped; its only large resize
+#: is 33->513), not the PASCAL builds (three on the CPU). The PASCAL builds decide nothing about their 33->33 and
+#: 33->513 resizes on their own: those follow the cut.
+#:
 #: Bilinear resize outputs seen mapped up to 128 pixels a side (#31: 64->128) and refused from 512 (#31: 256->512;
-#: DeepLab v3's final 33->513 resize stays on the CPU, ref §3.4).
+#: the slim DeepLab's 33->513 logits resize, ref §3.4).
 RESIZE_LARGEST_MAPPED_SIDE = 128
 RESIZE_REFUSED_SIDE = 512
+#: A bilinear upsample of a 1x1 (spatial) input stays on the CPU: the ASPP image-pooling resize (1x1 -> 33x33,
+#: align_corners) of all four DeepLab v3 PASCAL builds is their first CPU op. Coral's Edge-TPU-tuned DeepLab puts a
+#: TILE there instead (mapped, ref §3.4); TILE equals the resize only because the input is 1x1 (every output pixel
+#: interpolates the one input pixel), which is why the rule keys on the 1x1 input rather than on the factor.
+RESIZE_BROADCAST_SIDE = 1
+#: Largest upscale factor (output side / input side) seen mapped: x2 (MoveNet; #31 64->128). The only larger
+#: factors seen (x33 from 1x1, x15.5 to 513 pixels) were refused, each also explained by the 1x1 input or the
+#: 512-pixel output, so whether the factor itself limits mapping is undecided.
+RESIZE_LARGEST_MAPPED_FACTOR = 2
 #: LSTM input widths below ~900 compiled, above ~1000 failed (google-coral/edgetpu#598, user report).
 LSTM_SAFE_FEATURES = 900
 #: Runtime up to which the 2019 table's stricter limits apply (ops table ``limits_older_runtimes``).
@@ -585,8 +609,8 @@ def prelu_alpha_1d(op: Op, graph: OpGraph, ctx: CoralContext) -> str | Detail | 
       hint="Resize on the CPU after the model (or to a smaller size), e.g. upsample the final logits outside.")
 def resize_bilinear_large(op: Op, graph: OpGraph, ctx: CoralContext) -> str | None:
     """To avoid loss in precision, the compiler leaves large bilinear resizes on the CPU: outputs of {side} pixels
-    a side or more were refused (google-coral/edgetpu#31: 256->512; DeepLab v3 in google-coral/test_data keeps
-    its 33->513 logits resize on the CPU)."""
+    a side or more were refused (google-coral/edgetpu#31: 256->512; a DeepLab in google-coral/test_data keeps one
+    RESIZE_BILINEAR on the CPU, ref §3.4, by the shapes the Edge TPU slim variant's 33->513 logits resize)."""
     side = _output_side(op, graph)
     return f"output {side} pixels a side" if side is not None and side >= RESIZE_REFUSED_SIDE else None
 
@@ -600,6 +624,50 @@ def _output_side(op: Op, graph: OpGraph) -> int | None:
     return max(sides, default=None)
 
 
+def _spatial(t: Tensor | None) -> tuple[int, int] | None:
+    """(height, width) of an NHWC (or HWC) tensor, when both are known."""
+    if t is None or t.shape is None or len(t.shape) < 3:
+        return None
+    h, w = t.shape[-3], t.shape[-2]
+    return (h, w) if isinstance(h, int) and isinstance(w, int) else None
+
+
+def _upscale(op: Op, graph: OpGraph) -> tuple[tuple[int, int], tuple[int, int], float] | None:
+    """(input sides, output sides, largest upscale factor) of a resize with known spatial shapes."""
+    src, dst = _spatial(input_tensor(op, graph)), _spatial(output_tensor(op, graph))
+    if src is None or dst is None or min(src) < 1:
+        return None
+    return src, dst, max(dst[0] / src[0], dst[1] / src[1])
+
+
+def _from_1x1(op: Op, graph: OpGraph) -> bool:
+    """A bilinear upsample of a 1x1 input: the case CORAL-RESIZE-1X1 refuses."""
+    up = _upscale(op, graph)
+    return (op.type == "RESIZE_BILINEAR" and up is not None and up[0] == (RESIZE_BROADCAST_SIDE,) * 2
+            and up[2] > 1)
+
+
+def _factor_text(factor: float) -> str:
+    return f"x{factor:g}" if factor == int(factor) else f"x{factor:.1f}"
+
+
+@rule("CORAL-RESIZE-1X1", applies_to={"RESIZE_BILINEAR"}, params={"side": RESIZE_BROADCAST_SIDE},
+      status=STATUS_UNSPECIFIED,
+      hint="Broadcast the 1x1 tensor with TILE (tf.tile to the feature-map size) instead of resizing it, as "
+           "Coral's Edge TPU DeepLab does: every output pixel of a resize from 1x1 is the input pixel, so TILE "
+           "computes the same values and maps.")
+def resize_bilinear_from_1x1(op: Op, graph: OpGraph, ctx: CoralContext) -> str | None:
+    """A bilinear resize that upsamples a {side}x{side} input (DeepLab's ASPP image pooling) stays on the CPU: the
+    1x1 -> 33x33 image-pooling resize (align_corners) is the first CPU op of all four DeepLab v3 MobileNetV2 PASCAL
+    builds in google-coral/test_data and google-coral/edgetpu, while Coral's Edge TPU DeepLab tiles that tensor
+    instead and maps. Every case seen is x33, so the 1x1 input and the large factor are not told apart (1x1 -> 2x2
+    and 2x2 -> 66x66 are untested); the rule assumes the 1x1 input."""
+    if not _from_1x1(op, graph):
+        return None
+    (h, w), (oh, ow), factor = _upscale(op, graph)
+    return f"{h}x{w} -> {oh}x{ow}, {_factor_text(factor)}"
+
+
 @rule("CORAL-RESIZE-PRECISION", applies_to=RESIZE_OPS, severity="warning",
       params={"mapped": RESIZE_LARGEST_MAPPED_SIDE, "refused": RESIZE_REFUSED_SIDE}, status=STATUS_UNSPECIFIED,
       hint="If the compiler refuses it, resize by less or move the resize out of the model.")
@@ -610,6 +678,23 @@ def resize_precision(op: Op, graph: OpGraph, ctx: CoralContext) -> str | None:
     if side is None or not RESIZE_LARGEST_MAPPED_SIDE < side < RESIZE_REFUSED_SIDE:
         return None
     return f"output {side} pixels a side"
+
+
+@rule("CORAL-RESIZE-FACTOR", applies_to=RESIZE_OPS, severity="warning",
+      params={"factor": RESIZE_LARGEST_MAPPED_FACTOR}, status=STATUS_UNSPECIFIED,
+      hint="If the compiler refuses it, upsample in smaller steps or move the resize out of the model.")
+def resize_factor(op: Op, graph: OpGraph, ctx: CoralContext) -> str | None:
+    """Upscale factors above x{factor} are untested: x{factor} is the largest seen mapped (MoveNet Lightning's
+    6->12->24->48; google-coral/edgetpu#31: 64->128), and the larger ones seen (x33 from a 1x1 input, x15.5 to 513
+    pixels) were refused for what may as well be the 1x1 input or the output size, so a large factor alone might
+    keep a resize on the CPU."""
+    up = _upscale(op, graph)
+    if up is None or up[2] <= RESIZE_LARGEST_MAPPED_FACTOR or _from_1x1(op, graph):
+        return None
+    if op.type == "RESIZE_BILINEAR" and max(up[1]) >= RESIZE_REFUSED_SIDE:
+        return None  # CORAL-RESIZE-LARGE refuses it already
+    (h, w), (oh, ow), factor = up
+    return f"{h}x{w} -> {oh}x{ow}, {_factor_text(factor)}"
 
 
 @rule("CORAL-RESHAPE-SIZE", applies_to={"RESHAPE"}, severity="info", status=STATUS_UNSPECIFIED,

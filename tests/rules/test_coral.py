@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from edgefit.partition import CPU, partition_graph
 from edgefit.rules import Finding, all_rules, evaluate, first_error, get_rule
 from edgefit.rules import coral
 from edgefit.rules.coral import CoralContext, coral_rules, generate_docs
@@ -364,6 +365,73 @@ def test_coral_resize_precision():
     assert "CORAL-RESIZE-PRECISION" in op_codes(resize(256))
     assert first_error(op_findings(resize(256))) is None  # a warning, the op still maps
     assert "CORAL-RESIZE-PRECISION" not in op_codes(resize(64))
+
+
+def resize_op(op_type, in_side, out_side, channels=8, **attrs):
+    attrs.setdefault("align_corners", True)
+    attrs.setdefault("half_pixel_centers", False)
+    return single_op(op_type, in_shape=(1, in_side, in_side, channels), out_shape=(1, out_side, out_side, channels),
+                     extra_inputs=lambda b: [b.vector("size", [out_side, out_side])], **attrs)
+
+
+def test_coral_resize_1x1():
+    pooled = op_findings(resize_op("RESIZE_BILINEAR", 1, 33))  # DeepLab v3's ASPP image-pooling upsample
+    error = first_error(pooled)
+    assert error.code == "CORAL-RESIZE-1X1" and error.status == coral.STATUS_UNSPECIFIED
+    assert "1x1 -> 33x33, x33" in error.message and "TILE" in error.hint
+    # Coordinates do not matter for a 1x1 input (every output pixel is the input pixel), nor does the factor.
+    assert "CORAL-RESIZE-1X1" in op_codes(resize_op("RESIZE_BILINEAR", 1, 17, align_corners=False))
+    assert "CORAL-RESIZE-1X1" in op_codes(resize_op("RESIZE_BILINEAR", 1, 2))
+    for mapped in (resize_op("RESIZE_BILINEAR", 2, 4), resize_op("RESIZE_BILINEAR", 33, 33),
+                   resize_op("RESIZE_BILINEAR", 1, 1), resize_op("RESIZE_NEAREST_NEIGHBOR", 1, 33)):
+        assert "CORAL-RESIZE-1X1" not in op_codes(mapped)
+
+
+def aspp_graph(broadcast: str):
+    """DeepLab v3's ASPP head in small: a 1x1 image-pooling branch brought back to 33x33 by ``broadcast``
+    (RESIZE_BILINEAR as in the PASCAL builds, TILE as in Coral's Edge TPU DeepLab), concatenated with a conv branch,
+    then the logits convs and the final resize."""
+    b = GraphBuilder()
+    x = conv(b, b.input("x", (1, 33, 33, 8)), (1, 33, 33, 8))
+    pooled = conv(b, b.op("AVERAGE_POOL_2D", [x], (1, 1, 1, 8)), (1, 1, 1, 8))
+    if broadcast == "TILE":
+        up = b.op("TILE", [pooled, b.vector("multiples", [1, 33, 33, 1])], (1, 33, 33, 8))
+    else:
+        up = b.op(broadcast, [pooled, b.vector("size", [33, 33])], (1, 33, 33, 8), align_corners=True,
+                  half_pixel_centers=False)
+    branch = conv(b, x, (1, 33, 33, 8))
+    logits = conv(b, conv(b, b.op("CONCATENATION", [up, branch], (1, 33, 33, 16), axis=3), (1, 33, 33, 8)),
+                  (1, 33, 33, 4))
+    b.op("RESIZE_BILINEAR", [logits, b.vector("out", [33, 33])], (1, 33, 33, 4), align_corners=True,
+         half_pixel_centers=False)
+    return b.build()
+
+
+def cpu_ops(graph) -> tuple[dict[str, int], dict[str, str | None]]:
+    per_op, _ = evaluate(coral_rules(), graph, CoralContext.from_spec(DictSpec()))
+    blocked = {i: (f.code, f.status) for i, fs in per_op.items() if (f := first_error(fs)) is not None}
+    part = partition_graph(graph, blocked, DictSpec())
+    return dict(part.counts(graph, CPU)), {graph.ops[p.op].type: p.reason for p in part.on(CPU)}
+
+
+def test_aspp_image_pooling_resize_cuts_the_head_and_tile_maps():
+    counts, reasons = cpu_ops(aspp_graph("RESIZE_BILINEAR"))
+    # The pooling resize is refused; everything fed by it follows on the CPU, the parallel conv branch stays mapped.
+    assert counts == {"RESIZE_BILINEAR": 2, "CONCATENATION": 1, "CONV_2D": 2}
+    assert reasons["CONCATENATION"] == "PARTITION-CUT"
+    assert cpu_ops(aspp_graph("TILE"))[0] == {}
+
+
+def test_coral_resize_factor():
+    def codes(op_type, in_side, out_side):
+        return op_codes(resize_op(op_type, in_side, out_side, align_corners=False))
+
+    assert "CORAL-RESIZE-FACTOR" in codes("RESIZE_BILINEAR", 4, 32)  # x8: beyond the x2 seen mapped
+    assert first_error(op_findings(resize_op("RESIZE_BILINEAR", 4, 32))) is None  # a warning, the op still maps
+    assert "CORAL-RESIZE-FACTOR" in codes("RESIZE_NEAREST_NEIGHBOR", 1, 33)  # no observation for nearest
+    assert "CORAL-RESIZE-FACTOR" not in codes("RESIZE_BILINEAR", 6, 12)  # MoveNet's x2, mapped
+    assert "CORAL-RESIZE-FACTOR" not in codes("RESIZE_BILINEAR", 1, 33)  # CORAL-RESIZE-1X1 refuses it
+    assert "CORAL-RESIZE-FACTOR" not in codes("RESIZE_BILINEAR", 33, 513)  # CORAL-RESIZE-LARGE refuses it
 
 
 def test_coral_reshape_size():
