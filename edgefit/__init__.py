@@ -3,6 +3,7 @@
     import edgefit
     report = edgefit.analyze("model.tflite", device="coral")
     print(report.verdict, report.summary()["cpu_ops_by_type"])
+    table = edgefit.compare("model.onnx")          # every catalog device, best first
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from edgefit.api import analyze
+    from edgefit.compare import compare
     from edgefit.inspect import inspect_model
     from edgefit.read import read_model
 
-__all__ = ["analyze", "inspect_model", "read_model"]
+__all__ = ["analyze", "compare", "inspect_model", "read_model"]
 
 
 def __getattr__(name: str) -> Any:
@@ -23,6 +25,10 @@ def __getattr__(name: str) -> Any:
         from edgefit.api import analyze
 
         return analyze
+    if name == "compare":
+        from edgefit.compare import compare
+
+        return compare
     if name == "inspect_model":
         from edgefit.inspect import inspect_model
 

@@ -84,6 +84,36 @@ def _cmd_analyze(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from edgefit.compare import compare
+
+    devices = [d.strip() for d in args.devices.split(",") if d.strip()] if args.devices else None
+    if devices is not None and not devices:
+        raise UsageError("--devices: give at least one device id (e.g. --devices coral,hailo-8,rpi5)")
+    kwargs = dict(devices=devices, overrides=_parse_sets(args.set), input_shapes=_parse_input_shapes(args.input_shape),
+                  context=args.context)
+    if sys.stderr.isatty():  # a progress bar for people, nothing for pipes and CI logs
+        from rich.progress import Progress
+
+        with Progress(transient=True, console=None) as bar:
+            task = bar.add_task("analysing", total=None)
+            comparison = compare(args.model, **kwargs,
+                                 progress=lambda device: bar.update(task, description=device, advance=1))
+    else:
+        comparison = compare(args.model, **kwargs)
+    if args.format == "json":
+        print(comparison.to_json())
+    elif args.format == "markdown":
+        from edgefit.report.compare import render_compare_markdown
+
+        sys.stdout.write(render_compare_markdown(comparison))
+    else:
+        from edgefit.report.compare import render_compare_text
+
+        sys.stdout.write(render_compare_text(comparison))
+    return EXIT_OK
+
+
 def _cmd_devices(args: argparse.Namespace) -> int:
     from edgefit.devices import list_devices, load_device
 
@@ -171,6 +201,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--show-lowered", action="store_true",
                    help="also list every op in the toolchain's dialect with its source nodes and placement")
     p.set_defaults(func=_cmd_analyze)
+
+    p = sub.add_parser("compare", help="one table over every device in the catalog (or a subset), best first",
+                       description="Analyze the model on every catalog device (or those given with --devices) "
+                                   "and rank them: verdict, accelerated share of ops and MACs, partitions, "
+                                   "weight bytes vs the memory that counts, best precision that fits, and the main "
+                                   "blocking reasons. The model is read and lowered once per toolchain dialect.")
+    p.add_argument("model", help="path to a .onnx, .tflite or .gguf file")
+    p.add_argument("--devices", metavar="ID,ID,...", help="comma-separated device ids or aliases (default: all)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a spec field on every device (repeatable)")
+    p.add_argument("--input-shape", action="append", default=[], metavar="NAME=DIMS",
+                   help="fix a dynamic input or symbolic dim, as for analyze (repeatable)")
+    p.add_argument("--context", type=int, default=DEFAULT_CONTEXT, metavar="TOKENS",
+                   help="for LLMs: tokens of KV cache the memory fit budgets for (default: %(default)s)")
+    p.add_argument("--format", choices=("text", "json", "markdown"), default="text",
+                   help="text (default); json (documented in docs/compare-json.md); markdown (a table for a "
+                        "pull request or issue)")
+    p.set_defaults(func=_cmd_compare)
 
     p = sub.add_parser("check", help="CI / pre-commit gate: exit 1 when a model breaks a policy",
                        description="Analyze each model and apply policies. Defaults come from [tool.edgefit] in "

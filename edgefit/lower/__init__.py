@@ -77,7 +77,9 @@ class LoweredGraph:
 
 
 def lower(model: Model, dialect: str) -> LoweredGraph:
-    """Lower ``model`` into ``dialect`` (only ``"tflite"`` so far)."""
+    """Lower ``model`` into ``dialect``: ``"tflite"``, or the model's own format (the identity)."""
+    if not any(len(g) for g in model.graphs):  # an op-less model (GGUF metadata only): nothing to lower
+        return LoweredGraph(dialect=dialect, source_format=model.format, graphs=list(model.graphs))
     if (model.format, dialect) not in SUPPORTED:
         pairs = ", ".join(f"{src} -> {dst}" for src, dst in sorted(SUPPORTED))
         raise ValueError(f"cannot lower a {model.format} model to {dialect!r}; supported: {pairs}")
