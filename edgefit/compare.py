@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -25,8 +26,12 @@ from edgefit.targets import DEFAULT_CONTEXT, analyzed_families
 
 SCHEMA_VERSION = 1
 _VERDICT_RANK = {FULL: 0, PARTIAL: 1, CPU_ONLY: 2, REJECTED: 3}
-#: How many distinct blocking reasons a row lists (the rest are in ``edgefit analyze``).
-MAX_REASONS = 3
+#: How many reasons a row lists (the rest are in ``edgefit analyze``).
+MAX_REASONS = 5
+#: ... of which at most this many model-level warnings and this many op-blocking codes.
+MAX_EACH = 2
+#: Partitioner reasons that follow from another op's placement (the cut, dead code), never a cause.
+_CONSEQUENCES = ("PARTITION-CUT", "PARTITION-DEAD")
 
 
 @dataclass
@@ -129,22 +134,28 @@ def row_of(report: Report) -> CompareRow:
 
 
 def main_reasons(report: Report) -> list[str]:
-    """The findings that decide the row, most decisive first: model-level errors, then op-blocking codes by how
-    many ops they hold back (with the op types), then model-level warnings; for a clean run, the first info."""
-    reasons: list[str] = []
+    """The findings that decide the row, most decisive first: model-level errors; model-level warnings (memory,
+    model kind); then the codes that hold most ops back by their own rule, with the op types (ops on the host
+    only because something upstream is are a consequence, not a reason); for a clean run, the first info."""
     model_level = [f for f in report.findings if f["op"] is None]
-    reasons += [f"{f['code']}: {f['message']}" for f in model_level if f["severity"] == "error"]
-    blocked: dict[str, list[str]] = {}
+    errors = [f for f in model_level if f["severity"] == "error"]
+    reasons = [f"{f['code']}: {f['message']}" for f in errors]
+    said = {f["code"] for f in errors}
+    severity = {(f["op"], f["code"]): f["severity"] for f in report.findings if f["op"] is not None}
+    blocked: dict[str, Counter[str]] = {}
     for op in report.ops:
-        if op.placement == "cpu" and op.reason:
-            blocked.setdefault(op.reason, []).append(op.type)
-    for code, types in sorted(blocked.items(), key=lambda kv: (-len(kv[1]), kv[0])):
-        counts: dict[str, int] = {}
-        for t in types:
-            counts[t] = counts.get(t, 0) + 1
-        shown = ", ".join(f"{t} x{n}" for t, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:4])
-        reasons.append(f"{code}: {len(types)} op(s) on the {report.host} ({shown})")
-    reasons += [f"{f['code']}: {f['message']}" for f in model_level if f["severity"] == "warning"]
+        if op.placement != "cpu":
+            continue
+        # For a refused model every op carries the refusal as its reason: read the op's own first error.
+        code = next((c for c in op.findings if severity.get((op.index, c)) == "error"), None)
+        if code is None and op.reason not in said and op.reason not in _CONSEQUENCES:
+            code = op.reason
+        if code is not None:
+            blocked.setdefault(code, Counter())[op.type] += 1
+    reasons += [f"{f['code']}: {f['message']}" for f in model_level if f["severity"] == "warning"][:MAX_EACH]
+    for code, types in sorted(blocked.items(), key=lambda kv: (-sum(kv[1].values()), kv[0]))[:MAX_EACH]:
+        shown = ", ".join(f"{t} x{n}" for t, n in sorted(types.items(), key=lambda kv: (-kv[1], kv[0]))[:4])
+        reasons.append(f"{code}: {sum(types.values())} op(s) blocked on the {report.host} ({shown})")
     if not reasons:
         reasons += [f"{f['code']}: {f['message']}" for f in model_level if f["severity"] == "info"][:1]
     return reasons[:MAX_REASONS]

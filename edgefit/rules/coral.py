@@ -752,8 +752,67 @@ def lstm_width(op: Op, graph: OpGraph, ctx: CoralContext) -> str | None:
 
 # -- documentation ------------------------------------------------------------------------------------------
 
+# -- memory fit and model kind (rules over the whole model's facts, evaluated by the target after the compile
+#    prediction; ``predict`` and the truth benchmark never run them) -------------------------------------------
+
+@dataclass(frozen=True)
+class CoralModelFacts:
+    """What the fit rules read: the model's parameters at 8 bits, the cache grant, and LLM facts."""
+
+    param_bytes_8bit: int
+    cache_bytes: int
+    #: Ops of the graph the compiler would see (0 for a GGUF file: no graph at all).
+    ops: int
+    #: Parameters of a detected decoder LLM, else None.
+    llm_params: int | None = None
+
+
+@rule("CORAL-NO-GRAPH", scope="model", status=STATUS_PARSE_FAILED,
+      hint="Export the model to ONNX or a full-integer quantized TFLite file; for an LLM, choose a device with "
+           "DRAM for its weights ('edgefit compare').")
+def no_op_graph(op: None, graph: OpGraph, facts: CoralModelFacts) -> str | None:
+    """The Edge TPU compiler reads a quantized TFLite graph; this file holds no op graph (a GGUF file carries
+    llama.cpp weights and metadata only), so there is nothing to compile."""
+    return "no ops to compile" if facts.ops == 0 else None
+
+
+@rule("CORAL-PARAMS-EXCEED-CACHE", scope="model", severity="warning",
+      hint="Use a smaller model, split it across several Edge TPUs (-n, pipelining), or accept the streaming "
+           "cost; 'edgefit compare' lists devices with DRAM for the weights.")
+def params_exceed_cache(op: None, graph: OpGraph, facts: CoralModelFacts) -> str | None:
+    """The model's parameters at 8 bits are larger than the on-chip parameter cache: at most the cache's worth
+    of layers is cached and every other weight is streamed from host memory over the host link on every
+    inference, which dominates latency (ref §1.2-1.3)."""
+    if facts.param_bytes_8bit <= facts.cache_bytes:
+        return None
+    return (f"{facts.param_bytes_8bit:,} B of parameters vs a {facts.cache_bytes:,} B cache: "
+            f"{facts.param_bytes_8bit / max(facts.cache_bytes, 1):,.0f}x")
+
+
+@rule("CORAL-LLM", scope="model", severity="warning",
+      hint="Run the LLM on a device with DRAM bandwidth for its weights (Jetson, Apple, Raspberry Pi 5 CPU, "
+           "Hailo-10H); see 'edgefit compare'.")
+def decoder_llm(op: None, graph: OpGraph, facts: CoralModelFacts) -> str | None:
+    """This is a decoder-only LLM. The Edge TPU has no LLM runtime: its ~8 MB of SRAM holds a tiny fraction of
+    the weights, the rest would stream over USB/PCIe for every generated token, and the embedding lookup
+    (GATHER) and attention matmuls (BATCH_MATMUL) are not Edge TPU ops (ops table), so everything from the
+    first of them runs on the host CPU."""
+    if facts.llm_params is None:
+        return None
+    return f"{facts.llm_params:,} parameters, {facts.llm_params:,} B at 8 bits vs a {facts.cache_bytes:,} B cache"
+
+
+#: Rules over the model's facts (``CoralModelFacts``) rather than the compiler's view of the graph.
+FIT_RULE_CODES = ("CORAL-NO-GRAPH", "CORAL-PARAMS-EXCEED-CACHE", "CORAL-LLM")
+
+
+def coral_fit_rules() -> list[Rule]:
+    return [r for r in all_rules("CORAL-") if r.code in FIT_RULE_CODES]
+
+
 def coral_rules() -> list[Rule]:
-    return all_rules("CORAL-")
+    """The compiler rules, in precedence order (the fit rules are separate: see ``coral_fit_rules``)."""
+    return [r for r in all_rules("CORAL-") if r.code not in FIT_RULE_CODES]
 
 
 def generate_docs() -> str:
@@ -771,7 +830,7 @@ def generate_docs() -> str:
         "(`single_subgraph` | `multi_subgraph`), `toolchain.segments`.",
         "",
     ]
-    for r in coral_rules():
+    for r in [*coral_rules(), *coral_fit_rules()]:
         scope = "model" if r.scope == "model" else ("all ops" if r.applies_to is None
                                                      else ", ".join(sorted(r.applies_to)))
         lines += [f"## {r.code}", "", r.doc, "", f"- applies to: {scope}", f"- severity: {r.severity}"]

@@ -20,7 +20,7 @@ from edgefit.memory.fit import FitOption, MemoryFit
 from edgefit.partition import ACCELERATOR, CPU, Partition, partition_graph
 from edgefit.report.model import OpResult
 from edgefit.rules import Finding, evaluate, first_error
-from edgefit.rules.coral import CoralContext, coral_rules
+from edgefit.rules.coral import CoralContext, CoralModelFacts, coral_fit_rules, coral_rules
 from edgefit.targets import TargetInput, TargetResult
 
 
@@ -71,6 +71,12 @@ class CoralTarget:
 
         graph, spec = inputs.lowered.graph, inputs.spec
         op_findings, model_findings, partition, memory = predict(graph, spec)
+        # A GGUF file has no tensors in the op graph: its parameters are the LLM's.
+        params = max(inputs.param_count, inputs.llm.params if inputs.llm else 0)
+        facts = CoralModelFacts(param_bytes_8bit=params, cache_bytes=memory.budget_bytes, ops=len(graph.ops),
+                                llm_params=inputs.llm.params if inputs.llm else None)
+        _, fit_findings = evaluate(coral_fit_rules(), graph, facts)
+        model_findings = [*model_findings, *fit_findings]
         findings = [*model_findings, *(f for op in graph.ops for f in op_findings.get(op.index, []))]
         _, device_param_bytes, _ = parameter_totals(Model(path=inputs.model.path, format="tflite", graphs=[graph]))
         # The compiler version that counts is coral.compiler_version (what the rules read), not toolchain.version.
@@ -79,12 +85,12 @@ class CoralTarget:
         # Parameters are int8 on the Edge TPU. They fit when every accelerator op's parameters are cached and the
         # whole model's would be (a model cut short by an unmappable op must not look small); beyond the cache
         # they stream from the host on every inference: slower, never a CPU fallback.
-        fits = memory.streamed_bytes == 0 and inputs.param_count <= memory.budget_bytes
+        fits = memory.streamed_bytes == 0 and params <= memory.budget_bytes
         fit = MemoryFit(memory.budget_bytes,
                         f"on-chip parameter cache ({memory.budget_bytes:,} B of the ~{memory.sram_bytes:,} B SRAM); "
                         "parameters beyond it are streamed from host memory on every inference "
                         "[reference coral-edgetpu.md §1.2-1.3]",
-                        [FitOption("int8", inputs.param_count, fits=fits)])
+                        [FitOption("int8", params, fits=fits)])
         return TargetResult(
             ops=op_results(graph, partition, op_findings, inputs.op_macs), findings=findings,
             refused=partition.failure is not None or any(f.severity == "error" for f in model_findings),
