@@ -80,11 +80,11 @@ def lower(model: Model, dialect: str) -> LoweredGraph:
     """Lower ``model`` into ``dialect``: ``"tflite"``, or the model's own format (the identity)."""
     if not any(len(g) for g in model.graphs):  # an op-less model (GGUF metadata only): nothing to lower
         return LoweredGraph(dialect=dialect, source_format=model.format, graphs=list(model.graphs))
+    if model.format == dialect:  # any format: runtimes that read the model as it is (CPU runtimes, XLA)
+        return _identity(model, dialect)
     if (model.format, dialect) not in SUPPORTED:
         pairs = ", ".join(f"{src} -> {dst}" for src, dst in sorted(SUPPORTED))
         raise ValueError(f"cannot lower a {model.format} model to {dialect!r}; supported: {pairs}")
-    if model.format == dialect:
-        return _identity(model, dialect)
     from edgefit.lower.onnx_to_tflite import lower_onnx_to_tflite
 
     return lower_onnx_to_tflite(model)
