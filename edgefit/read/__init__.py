@@ -19,6 +19,7 @@ SMALL_CONSTANT_BYTES = 4096
 
 ONNX_EXTENSIONS = (".onnx",)
 TFLITE_EXTENSIONS = (".tflite", ".lite")
+GGUF_EXTENSIONS = (".gguf",)
 
 #: Formats people often try, with the way to a file edgefit reads.
 _HINTS = {
@@ -37,6 +38,8 @@ _HINTS = {
 
 def _looks_like(head: bytes) -> str | None:
     """Best guess of a file's format from its first bytes."""
+    if head[:4] == b"GGUF":
+        return "gguf"
     if len(head) >= 8 and head[4:8] == b"TFL3":
         return "tflite"
     if len(head) >= 8 and head[4:8] == b"ORTM":
@@ -49,7 +52,7 @@ def _looks_like(head: bytes) -> str | None:
 
 
 def read_model(path: str | os.PathLike[str], input_shapes: dict[str, Any] | None = None) -> Model:
-    """Read an ONNX or TFLite model without loading external weight data.
+    """Read an ONNX, TFLite or GGUF model without loading external weight data (GGUF: the header only).
 
     ``input_shapes`` fixes dynamic input dims: ``{"input_ids": [1, 128]}`` or ``{"seq": 128}`` (ONNX only;
     a TFLite model's shapes are fixed when it is converted).
@@ -69,6 +72,14 @@ def read_model(path: str | os.PathLike[str], input_shapes: dict[str, Any] | None
 
     ext = p.suffix.lower()
     guess = _looks_like(head)
+    if ext in GGUF_EXTENSIONS:
+        if input_shapes:
+            raise UsageError("--input-shape applies to ONNX models; a GGUF file has no input shapes to fix", p)
+        from edgefit.read.gguf import read_gguf
+        return read_gguf(p)
+    if guess == "gguf":
+        raise UnsupportedFormatError(f"has extension {ext or '(none)'} but its bytes are a GGUF file (magic "
+                                     "'GGUF'); rename it to .gguf", p)
     if ext in ONNX_EXTENSIONS:
         if guess == "tflite":
             raise UnsupportedFormatError("has extension .onnx but its bytes are a TFLite flatbuffer "
@@ -89,7 +100,7 @@ def read_model(path: str | os.PathLike[str], input_shapes: dict[str, Any] | None
             "onnx": "; its bytes look like an ONNX protobuf, rename it to .onnx"}.get(guess or "", "")
     hint = f" ({_HINTS[ext]})" if ext in _HINTS else ""
     raise UnsupportedFormatError(f"unsupported model format {ext or '(no extension)'!r}{hint}: edgefit reads "
-                                 f".onnx and .tflite files{what}", p)
+                                 f".onnx, .tflite and .gguf files{what}", p)
 
 
 def parse_dims(value: Any, what: str) -> list[int]:
