@@ -106,7 +106,7 @@ class Analysis:
             accelerator_subgraphs=result.accelerator_subgraphs, memory=result.memory,
             device_param_bytes=result.device_param_bytes, lowered=model.format != lowered.dialect,
             input_shapes=self.input_shapes, notes=list(model.notes), accelerator=result.accelerator,
-            host=result.host, fit=result.fit, llm=self.llm.to_dict() if self.llm else None,
+            host=result.host, fit=result.fit, llm=self.llm.to_dict(self.context) if self.llm else None,
             sections=result.sections)
 
 

@@ -117,7 +117,7 @@ def compare(model: str | os.PathLike[str] | Model, devices: Iterable[str | Devic
     model_info = {"path": m.path, "format": m.format, "op_count": sum(len(g) for g in m.entry_graphs),
                   "param_count": analysis.param_count, "param_bytes": analysis.param_bytes,
                   "input_shapes": analysis.input_shapes,
-                  "llm": first.llm if first else (analysis.llm.to_dict() if analysis.llm else None),
+                  "llm": first.llm if first else (analysis.llm.to_dict(context) if analysis.llm else None),
                   "context": context if analysis.llm else None}
     return Comparison(model_info, rows)
 
