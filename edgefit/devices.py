@@ -129,8 +129,11 @@ SCHEMA: dict[str, Any] = {
     "cpu.cores": _count(), "cpu.core_type": Str(), "cpu.clock_ghz": _fig("GHz"),
     "cpu.l2_cache_bytes_per_core": BYTES, "cpu.l3_cache_bytes": BYTES, "cpu.gpu_cores": _count(),
     "cpu.pcie_gen": _count("gen"), "cpu.pcie_lanes": _count("lanes"), "cpu.pcie_bandwidth_gb_s": _fig("GB/s"),
+    # the arithmetic extensions the CPU has (fp16, dotprod, i8mm, bf16, avx512_vnni...): precision findings
+    "cpu.isa_features": StrList(),
     "tpu": Block(),
     "tpu.tensorcores": _count(), "tpu.mxus_per_tensorcore": _count(), "tpu.ici_gb_s": _fig("GB/s"),
+    "tpu.generation": Str(),
 }
 SCHEMA.update({f"{p}.note": Str() for p, t in list(SCHEMA.items()) if isinstance(t, Block)})
 
