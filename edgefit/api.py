@@ -104,7 +104,7 @@ class Analysis:
             model_param_bytes=self.param_bytes, device_id=spec.id, device_name=spec.name,
             toolchain=result.toolchain, verdict=verdict, ops=ops, findings=[f.to_dict() for f in findings],
             accelerator_subgraphs=result.accelerator_subgraphs, memory=result.memory,
-            device_param_bytes=result.device_param_bytes, lowered=model.format != lowered.dialect,
+            device_param_bytes=result.device_param_bytes, lowered=model.format != lowered.dialect and bool(ops),
             input_shapes=self.input_shapes, notes=list(model.notes), accelerator=result.accelerator,
             host=result.host, fit=result.fit, llm=self.llm.to_dict(self.context) if self.llm else None,
             sections=result.sections)

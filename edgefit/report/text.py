@@ -50,9 +50,10 @@ def render_text(report: Report, width: int = 120, show_ops: bool = False) -> str
         if f.get("hint"):
             console.print(f"  fix: {f['hint']}")
 
-    if report.verdict == "rejected":
-        console.print(f"No accelerator model is produced, so all {s['ops_total']} ops would run on the CPU. The "
-                      "per-op findings below say what else blocks mapping once the model-level error is fixed.")
+    if report.verdict == "rejected" and s["ops_total"]:
+        console.print(f"No accelerator model is produced, so all {s['ops_total']} ops would run on the "
+                      f"{report.host}. The per-op findings below say what else blocks mapping once the model-level "
+                      "error is fixed.")
     elif s["ops_on_cpu"]:
         severity = {(f["op"], f["code"]): f["severity"] for f in report.findings if f["op"] is not None}
         table = Table(title=f"Ops on the {report.host}, and why (first code decides the status)",
