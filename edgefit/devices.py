@@ -69,6 +69,13 @@ class Figure:
     integer: bool = False
 
 
+@dataclass(frozen=True)
+class Variants:
+    """Named variants of a device, selected as ``<id>:<variant>`` (``jetson-agx-orin-64gb:dla``). Each variant
+    either ``set``s fields (dotted keys, checked like the YAML; figures as whole figures with their source) or
+    says why it is ``unavailable`` on this device; ``name`` and ``description`` are optional text."""
+
+
 def _fig(unit: str) -> Figure:
     return Figure(unit)
 
@@ -86,6 +93,7 @@ LINK_TYPES = ("usb2", "usb3", "pcie", "on_module", "unified_memory", "none", "un
 #: The whole schema: dotted path -> expected type. A path not listed here is an error (typos are caught).
 SCHEMA: dict[str, Any] = {
     "id": Str(), "name": Str(), "family": Str(FAMILIES), "aliases": StrList(), "description": Str(),
+    "variants": Variants(),
     "precisions": StrList(PRECISIONS),
     "toolchain": Block(),
     "toolchain.name": Str(), "toolchain.dialect": Str(DIALECTS), "toolchain.version": Str(),
@@ -121,6 +129,8 @@ SCHEMA: dict[str, Any] = {
     "jetson.gpu_clock_mhz": _fig("MHz"), "jetson.gpu_tops_int8_sparse": _fig("TOPS"),
     "jetson.dla_cores": _count(), "jetson.dla_tops_int8_sparse": _fig("TOPS"),
     "jetson.dla_precisions": StrList(PRECISIONS), "jetson.dla_max_tensorrt": Str(),
+    "jetson.dla_resumes_tensorrt": Str(), "jetson.dla_resumes_jetpack": Str(), "jetson.jetpack": Str(),
+    "jetson.accelerator": Str(("gpu", "dla")), "jetson.dla_core": Int(minimum=0), "jetson.gpu_fallback": Bool(),
     "jetson.super": Block(),
     "jetson.super.power_mode": Str(), "jetson.super.peak_tops_int8_sparse": _fig("TOPS"),
     "jetson.super.bandwidth_gb_s": _fig("GB/s"), "jetson.super.gpu_clock_mhz": _fig("MHz"),
@@ -144,8 +154,10 @@ REQUIRED_BY_FAMILY = {
     "coral": ("memory.sram_bytes", "memory.param_cache_bytes", "compute.peak_tops_int8", "toolchain.segments",
               "coral", "coral.compiler_version", "coral.min_runtime"),
 }
-#: Fields a --set may not change: they say which device this is.
-NOT_OVERRIDABLE = ("id", "family", "aliases")
+#: Fields a --set (or a variant) may not change: they say which device this is.
+NOT_OVERRIDABLE = ("id", "family", "aliases", "variants")
+_VARIANT_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
+_VARIANT_KEYS = {"name", "description", "set", "unavailable"}
 _FIGURE_KEYS = {"value", "unit", "source", "note", "verified"}
 _BARE_EXPONENT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+")  # YAML 1.1 reads "8e6" as text
 
@@ -158,6 +170,8 @@ class DeviceSpec:
     family: str
     path: str
     data: dict
+    #: The variant selected with ``<id>:<variant>`` (its overrides are applied to ``data``), else None.
+    variant: str | None = None
 
     def _node(self, key: str) -> Any:
         node: Any = self.data
@@ -290,9 +304,50 @@ def _walk(node: dict, prefix: str) -> dict:
             out[key] = _walk(value, path + ".")
         elif isinstance(kind, Figure):
             out[key] = _check_figure(value, kind, where)
+        elif isinstance(kind, Variants):
+            out[key] = _check_variants(value, where)
         else:
             out[key] = _check_leaf(value, kind, where)
     return out
+
+
+def _check_variants(node: Any, where: str) -> dict:
+    if not isinstance(node, dict) or not node:
+        raise SpecError(f"{where}: expected a mapping of variant name -> {{set: ..}} or {{unavailable: ..}}, "
+                        f"got {_show(node)}")
+    out = {}
+    for name, variant in node.items():
+        at = f"{where}.{name}"
+        if not isinstance(name, str) or not _VARIANT_NAME.fullmatch(name):
+            raise SpecError(f"{where}: variant name {_show(name)} must be lower-case letters, digits, '-' or '_'")
+        if not isinstance(variant, dict):
+            raise SpecError(f"{at}: expected a mapping with 'set' or 'unavailable', got {_show(variant)}")
+        extra = sorted(set(variant) - _VARIANT_KEYS, key=str)
+        if extra:
+            raise SpecError(f"{at}: unknown key {extra[0]!r} (allowed: {', '.join(sorted(_VARIANT_KEYS))})")
+        if ("set" in variant) == ("unavailable" in variant):
+            raise SpecError(f"{at}: give exactly one of 'set' (the fields it changes) or 'unavailable' (why not)")
+        checked = {k: _check_leaf(variant[k], Str(), f"{at}.{k}")
+                   for k in ("name", "description", "unavailable") if k in variant}
+        if "set" in variant:
+            changes = variant["set"]
+            if not isinstance(changes, dict) or not changes:
+                raise SpecError(f"{at}.set: expected a mapping of dotted field -> value, got {_show(changes)}")
+            checked["set"] = {key: _check_variant_value(key, value, f"{at}.set.{key}")
+                              for key, value in changes.items()}
+        out[name] = checked
+    return out
+
+
+def _check_variant_value(key: Any, value: Any, where: str) -> Any:
+    kind = SCHEMA.get(key) if isinstance(key, str) else None
+    if kind is None or isinstance(kind, (Block, Variants)):
+        raise SpecError(f"{where}: not a field of the schema (see docs/device-specs.md)")
+    if key in NOT_OVERRIDABLE:
+        raise SpecError(f"{where}: a variant cannot change it (it says which device this is)")
+    if isinstance(kind, Figure):
+        return _check_figure(value, kind, where)
+    return _check_leaf(value, kind, where)
 
 
 def _has(tree: dict, path: str) -> bool:
@@ -321,6 +376,12 @@ def validate(tree: Any, path: str | Path, expected_id: str | None = None) -> dic
             if other != family and other in data:
                 raise SpecError(f"field {other}: a '{other}' block is only allowed in a family {other} spec, "
                                 f"this one is family {family}")
+        for name, variant in data.get("variants", {}).items():
+            for key in variant.get("set", {}):
+                top = key.split(".")[0]
+                if top in FAMILIES and top != family:
+                    raise SpecError(f"field variants.{name}.set.{key}: applies only to family {top} devices, "
+                                    f"this one is family {family}")
         return data
     except SpecError as exc:
         raise SpecError(exc.detail, path) from None
@@ -411,8 +472,42 @@ def _looks_like_path(text: str) -> bool:
     return "/" in text or "\\" in text or text.lower().endswith((".yaml", ".yml"))
 
 
+def split_variant(text: str) -> tuple[str, str | None]:
+    """``"jetson-agx-orin-64gb:dla"`` -> ``("jetson-agx-orin-64gb", "dla")``; text without a variant -> (text, None).
+    A Windows drive (``C:``) or a path after the colon is not a variant."""
+    base, sep, variant = text.rpartition(":")
+    if not sep or not base or (len(base) == 1 and base.isalpha()) or not _VARIANT_NAME.fullmatch(variant.lower()):
+        return text, None
+    return base, variant.lower()
+
+
+def apply_variant(spec: DeviceSpec, variant: str) -> None:
+    """Apply the spec's variant ``variant`` in place; SpecError naming the valid variants when it has no such one,
+    or saying why when the variant is unavailable on this device."""
+    variants = spec.data.get("variants", {})
+    if variant not in variants:
+        known = f"its variants: {', '.join(sorted(variants))}" if variants else "it has no variants"
+        raise SpecError(f"device {spec.id} has no variant {variant!r}; {known}", spec.path)
+    chosen = variants[variant]
+    if "unavailable" in chosen:
+        raise SpecError(f"device {spec.id} has no {variant} variant: {chosen['unavailable']}", spec.path)
+    for key, value in chosen["set"].items():
+        *parents, leaf = key.split(".")
+        node = spec.data
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = copy.deepcopy(value)
+    spec.id = f"{spec.id}:{variant}"
+    spec.name = chosen.get("name") or f"{spec.name} ({variant})"
+    spec.variant = variant
+
+
 def load_device(id_or_path: str | Path, overrides: dict[str, object] | None = None) -> DeviceSpec:
-    """A catalog id, an alias (``coral`` -> ``coral-usb``) or a path to a YAML file; then ``overrides``."""
+    """A catalog id, an alias (``coral`` -> ``coral-usb``) or a path to a YAML file, optionally with a variant
+    (``jetson-agx-orin-64gb:dla``, see ``apply_variant``); then ``overrides``."""
+    variant = None
+    if not isinstance(id_or_path, Path):
+        id_or_path, variant = split_variant(str(id_or_path))
     if isinstance(id_or_path, Path) or _looks_like_path(str(id_or_path)):
         spec = load_file(id_or_path)
     else:
@@ -424,6 +519,8 @@ def load_device(id_or_path: str | Path, overrides: dict[str, object] | None = No
             raise SpecError(f"unknown device {str(id_or_path)!r}{hint} Known devices: {', '.join(sorted(specs))} "
                             "(or give the path of your own YAML file)")
         spec = _fresh(specs[names[key]])
+    if variant is not None:
+        apply_variant(spec, variant)
     for key, value in (overrides or {}).items():
         apply_override(spec, key, value)
     return spec

@@ -19,7 +19,8 @@ REPO = Path(__file__).resolve().parents[1]
 SPEC_FILES = sorted((REPO / "device_specs").glob("*.yaml"))
 EXPECTED_IDS = {
     "coral-usb", "coral-usb2", "coral-pcie", "coral-devboard", "hailo-8", "hailo-8l", "hailo-10h",
-    "jetson-orin-nano-4gb", "jetson-orin-nano-8gb", "jetson-orin-nx-16gb", "jetson-agx-orin-64gb", "rpi5",
+    "jetson-orin-nano-4gb", "jetson-orin-nano-8gb", "jetson-orin-nano-8gb-super", "jetson-orin-nx-16gb",
+    "jetson-agx-orin-64gb", "rpi5", "rpi5-16gb",
     "apple-m1", "apple-m2", "apple-m3", "apple-m4", "x86-ddr5", "tpu-v5e",
 }
 CORAL_KEYS = ("memory.sram_bytes", "memory.param_cache_bytes", "compute.peak_tops_int8", "coral.compiler_version",
@@ -293,9 +294,9 @@ def test_override_replaces_value_and_source():
 
 
 def test_override_of_a_schema_field_the_file_lacks():
-    spec = load_device("rpi5", {"memory.size_bytes": 8 * 1024 ** 3})
-    assert spec.get("memory.size_bytes") == 8 * 1024 ** 3
-    assert spec.figure("memory.size_bytes") == {"value": 8 * 1024 ** 3, "unit": "B", "source": OVERRIDE_SOURCE}
+    spec = load_device("rpi5", {"memory.usable_share": 0.9})
+    assert spec.get("memory.usable_share") == 0.9
+    assert spec.figure("memory.usable_share") == {"value": 0.9, "unit": "fraction", "source": OVERRIDE_SOURCE}
 
 
 def test_override_of_settings_and_lists():
