@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 #: Device family -> the module that models its toolchain. The one place a family is registered.
 FAMILY_MODULES: dict[str, str] = {
     "coral": "edgefit.targets.coral",
+    "cpu": "edgefit.targets.cpu",
+    "tpu": "edgefit.targets.tpu",
 }
 
 #: KV-cache context used for memory fit when the caller does not give one (tokens).
