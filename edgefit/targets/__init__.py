@@ -33,6 +33,7 @@ FAMILY_MODULES: dict[str, str] = {
     "coral": "edgefit.targets.coral",
     "cpu": "edgefit.targets.cpu",
     "tpu": "edgefit.targets.tpu",
+    "jetson": "edgefit.targets.jetson",
 }
 
 #: KV-cache context used for memory fit when the caller does not give one (tokens).
