@@ -26,7 +26,7 @@ from typing import Any
 
 from edgefit.graph import Op, OpGraph
 from edgefit.rules import Rule, all_rules, rule
-from edgefit.rules.ort_cpu_kernels import ORT_VERSION, kernel_float_types
+from edgefit.rules.ort_cpu_kernels import ORT_VERSION, TYPE_CODES, kernel_types, type_code
 from edgefit.targets.whole_graph import FitFacts, count_types, describe_dims, gib
 
 DOCS_PATH = Path(__file__).resolve().parents[2] / "docs" / "devices" / "cpu.md"
@@ -46,8 +46,10 @@ DYNAMIC_EVIDENCE = "../shared/corpus/qwen3/README.md: the dynamic-seq Qwen3 grap
 #: LLM rows on these CPUs (perf/llm-tps-dev.csv): llama.cpp / Ollama / llamafile on the Pi 5 (F16, Q8_0, Q4_K_M),
 #: llama.cpp Metal on Apple (F16, Q8_0, Q4_K_M), llama.cpp CPU on x86 (Q4_K_M, Q2_K).
 LLM_EVIDENCE = "perf/llm-tps-dev.csv (llama.cpp / Ollama / llamafile rows on Pi 5, Apple and x86)"
-#: ONNX ops that never reach a kernel: ORT inlines model-local functions and ONNX function ops without a kernel.
 DOMAIN_DEFAULT = "ai.onnx"
+#: Ops ONNX Runtime resolves at load without a kernel: Constant nodes become initializers (observed with
+#: onnxruntime 1.32: a Constant feeding an Add loads; the registry has no Constant kernel).
+RESOLVED_AT_LOAD = frozenset({"Constant"})
 
 
 # -- facts -------------------------------------------------------------------------------------------------------
@@ -74,22 +76,62 @@ class CpuFacts:
 
 # -- helpers -----------------------------------------------------------------------------------------------------
 
-def _tensor_dtypes(op: Op, graph: OpGraph) -> set[str]:
-    return {graph.tensors[n].dtype for n in (*op.inputs, *op.outputs) if n and n in graph.tensors}
+#: Domains whose schemas ONNX Runtime knows, so it can inline their function ops when it has no kernel.
+ONNX_DOMAINS = frozenset({DOMAIN_DEFAULT, "ai.onnx.ml"})
+_TYPE_NAMES = {code: name for name, code in TYPE_CODES.items()}
+
+
+@dataclass(frozen=True)
+class _Schema:
+    since_version: int
+    is_function: bool
+    #: Per formal input / output: whether a type constraint with a choice of types decides its type (checked
+    #: against the kernels' types) or the schema fixes it (a bool condition, an int64 shape); the last one
+    #: repeats when variadic.
+    inputs: tuple[bool, ...]
+    outputs: tuple[bool, ...]
+    variadic_inputs: bool
+    variadic_outputs: bool
+
+    def constrained(self, position: int, outputs: bool) -> bool:
+        formal, variadic = (self.outputs, self.variadic_outputs) if outputs else (self.inputs, self.variadic_inputs)
+        if position < len(formal):
+            return formal[position]
+        return bool(formal) and variadic and formal[-1]
 
 
 @lru_cache(maxsize=None)
-def _is_onnx_function(domain: str, op_type: str, opset: int | None) -> bool:
-    """True when the ONNX schema defines ``op_type`` as a function, which ONNX Runtime inlines when it has no
-    kernel for it."""
+def _schema(domain: str, op_type: str, opset: int | None) -> _Schema | None:
+    """The op's ONNX schema at ``opset``; None when ONNX has none (a custom domain)."""
     import onnx.defs
 
     try:
         schema = onnx.defs.get_schema(op_type, opset or onnx.defs.onnx_opset_version(),
                                       "" if domain == DOMAIN_DEFAULT else domain)
     except onnx.defs.SchemaError:
-        return False
-    return bool(schema.has_function or schema.has_context_dependent_function)
+        return None
+    # a constraint that allows one type only (Where's bool condition) is as fixed as a plain type
+    names = {c.type_param_str for c in schema.type_constraints if len(c.allowed_type_strs) > 1}
+    variadic = onnx.defs.OpSchema.FormalParameterOption.Variadic
+    return _Schema(schema.since_version, bool(schema.has_function or schema.has_context_dependent_function),
+                   tuple(p.type_str in names for p in schema.inputs), tuple(p.type_str in names for p in schema.outputs),
+                   bool(schema.inputs) and schema.inputs[-1].option == variadic,
+                   bool(schema.outputs) and schema.outputs[-1].option == variadic)
+
+
+def _checked_codes(op: Op, graph: OpGraph, schema: _Schema | None) -> set[str]:
+    """Type letters of the op's tensors whose type a kernel's type constraints decide. Without an ONNX schema
+    (ONNX Runtime contrib ops) only the 16-bit floats are checked, the types the CPU rules act on."""
+    codes = set()
+    for outputs, names in ((False, op.inputs), (True, op.outputs)):
+        for i, name in enumerate(names):
+            t = graph.tensors.get(name) if name else None
+            code = type_code(t.dtype) if t is not None else None
+            if code is None or (schema is None and code not in "hb"):
+                continue
+            if schema is None or schema.constrained(i, outputs):
+                codes.add(code)
+    return codes
 
 
 def _onnx_ops(graph: OpGraph) -> list[Op]:
@@ -98,16 +140,39 @@ def _onnx_ops(graph: OpGraph) -> list[Op]:
     return [op for _, op in graph.walk() if op.function is None]
 
 
-def _no_kernel(op: Op) -> bool:
-    return kernel_float_types(op.domain, op.type, op.version) is None and not _is_onnx_function(
-        op.domain, op.type, op.version)
+def kernel_gap(op: Op, graph: OpGraph) -> tuple[str, str] | None:
+    """None when a CPU kernel takes the op as it is; else (type letters of its tensors no kernel takes, letters the
+    kernels do take); ("", "") means no kernel at all."""
+    if op.domain == DOMAIN_DEFAULT and op.type in RESOLVED_AT_LOAD:
+        return None
+    schema = _schema(op.domain, op.type, op.version)
+    # ONNX Runtime looks kernels up by the schema's version; an op without a schema keeps its domain's opset
+    since = schema.since_version if schema else (op.version or 1)
+    accepted = kernel_types(op.domain, op.type, since)
+    if accepted is None:
+        inlined = schema is not None and schema.is_function and op.domain in ONNX_DOMAINS
+        return None if inlined else ("", "")
+    missing = "".join(sorted(c for c in _checked_codes(op, graph, schema) if c not in accepted))
+    return (missing, accepted) if missing else None
 
 
-def _lacks(op: Op, graph: OpGraph, dtype: str, flag: str) -> bool:
-    if dtype not in _tensor_dtypes(op, graph):
-        return False
-    flags = kernel_float_types(op.domain, op.type, op.version)
-    return flags is not None and flag not in flags
+def _gaps(graph: OpGraph) -> list[tuple[Op, str, str]]:
+    return [(op, *gap) for op in _onnx_ops(graph) if (gap := kernel_gap(op, graph)) is not None]
+
+
+def _fails(missing: str, accepted: str) -> bool:
+    """Session creation fails: no kernel at all, or a tensor type no kernel takes that ONNX Runtime does not cast
+    (float16 is cast to float32 where a float32 kernel exists: CPU-FP16-CAST; bfloat16 is CPU-BF16's)."""
+    if not missing:
+        return True
+    rest = missing.replace("b", "")
+    if "f" in accepted:
+        rest = rest.replace("h", "")
+    return bool(rest)
+
+
+def _type_names(letters: str) -> str:
+    return ", ".join(sorted({_TYPE_NAMES[c] for c in letters}))
 
 
 def _op_list(ops: list[Op], limit: int = 3) -> str:
@@ -155,12 +220,16 @@ def fit_unknown(op: None, graph: OpGraph, facts: CpuFacts) -> str | None:
            "or re-export the model with standard ONNX ops.")
 def no_kernel(op: None, graph: OpGraph, facts: CpuFacts) -> str | None:
     """ONNX Runtime's CPU execution provider (kernel registry of onnxruntime {ort}) has no kernel for these ops at
-    the model's opset, and ONNX defines no function body to inline instead: creating the session fails with
-    NOT_IMPLEMENTED."""
+    their ONNX schema version, or none for their tensor types, and ONNX defines no function body to inline instead:
+    creating the session fails with NOT_IMPLEMENTED."""
     if facts.model_format != "onnx":
         return None
-    missing = [o for o in _onnx_ops(graph) if _no_kernel(o)]
-    return _op_list(missing) if missing else None
+    failing = [(op, missing, accepted) for op, missing, accepted in _gaps(graph) if _fails(missing, accepted)]
+    if not failing:
+        return None
+    types = "".join(m.replace("b", "").replace("h", "") if "f" in a else m.replace("b", "") for _, m, a in failing)
+    why = f"; no kernel takes their {_type_names(types)} tensors" if types else ""
+    return _op_list([op for op, _, _ in failing]) + why
 
 
 @rule("CPU-BF16", scope="model", params={"ort": ORT_VERSION, "observed": OBSERVED_ORT},
@@ -172,7 +241,7 @@ def bf16_ops(op: None, graph: OpGraph, facts: CpuFacts) -> str | None:
     with NOT_IMPLEMENTED ({observed}: a bfloat16 MatMul)."""
     if facts.model_format != "onnx":
         return None
-    ops = [o for o in _onnx_ops(graph) if _lacks(o, graph, "bfloat16", "b")]
+    ops = [op for op, missing, _ in _gaps(graph) if "b" in missing]
     return _op_list(ops) if ops else None
 
 
@@ -187,7 +256,7 @@ def fp16_casts(op: None, graph: OpGraph, facts: CpuFacts) -> str | None:
     take float32 memory (the fit counts them at float32)."""
     if facts.model_format != "onnx":
         return None
-    ops = [o for o in _onnx_ops(graph) if _lacks(o, graph, "float16", "h")]
+    ops = [op for op, missing, accepted in _gaps(graph) if "h" in missing and "f" in accepted]
     return _op_list(ops) if ops else None
 
 
