@@ -30,9 +30,10 @@ from edgefit.report.model import OpResult
 from edgefit.rules import Finding, evaluate, first_error
 from edgefit.rules import jetson as rules
 from edgefit.targets import TargetInput, TargetResult
+from edgefit.targets.whole_graph import capacity_words, fit_options, llm_weight_options
 
 GPU_ACCELERATOR = "GPU (TensorRT)"
-GPU_HOST = "CPU (no TensorRT importer: a plugin or another runtime)"
+GPU_HOST = "CPU (ops without a TensorRT importer)"
 DLA_HOST = "GPU (TensorRT, GPU fallback)"
 STATUS_FOLDED = "Folded at build time (static shapes)"
 STATUS_NOT_ONNX = "Not parsed: TensorRT reads ONNX only"
@@ -166,7 +167,16 @@ class JetsonTarget:
         precisions = list(spec.get("jetson.dla_precisions") or rules.DLA_PRECISIONS) if ctx.dla else \
             (qdq or list(spec.get("precisions") or ["fp32", "fp16"]))
         capacity, basis = usable_dram(spec)
-        fit = fit_model(inputs, capacity, f"usable share of the module's shared DRAM: {basis}", precisions)
+        if capacity is not None:  # the derivation naming the spec fields; their sources are in `edgefit devices ID`
+            basis = capacity_words(spec, "visible to Linux after carveouts", "for JetPack, CUDA and TensorRT")
+        capacity_text = f"shared DRAM: {basis}"
+        if inputs.llm is not None and model.format == "gguf":
+            # llama.cpp runs the file as it is: its own format first, then the smaller re-quantizations
+            formats = list(spec.get("llm.weight_formats") or ["fp16"])
+            weights = llm_weight_options(inputs.llm, formats, from_file=True)
+            fit = fit_options(inputs, capacity, capacity_text, weights, str(spec.get("llm.kv_cache_dtype", "fp16")))
+        else:
+            fit = fit_model(inputs, capacity, capacity_text, precisions)
         ctx.fit, ctx.llm, ctx.llm_runtime = fit, inputs.llm, spec.get("llm.runtime")
 
         _, model_findings = evaluate([r for r in every if r.scope == "model"], graph, ctx)
@@ -234,7 +244,7 @@ class JetsonTarget:
                 flags = ["--stronglyTyped"]  # TensorRT 11 removed the weak-typing flags (ref §3)
             elif qdq:
                 flags = ["--int8", "--fp16"]
-            elif ctx.dla or (shown is not None and shown.precision in ("fp16", "int8")):
+            elif ctx.dla or inputs.llm is not None or (shown is not None and shown.precision in ("fp16", "int8")):
                 flags = ["--fp16"]
             else:
                 flags = []

@@ -261,7 +261,12 @@ def qwen_like():
     sizes = {"fp16": 3_441_136_010, "q8_0": 1_828_446_996, "q4_k_m": 1_101_429_524, "int4": 1_354_731_914}
     return SimpleNamespace(arch="qwen3", params=1_720_568_005, weight_bytes=sizes.__getitem__,
                            kv_cache_bytes=lambda context, kv_dtype="fp16": 114_688 * context,
+                           file_format="float32", file_weight_format=None, file_weight_bytes=6_882_272_020,
                            to_dict=lambda *a: {"arch": "qwen3"})
+
+
+def _opless(fmt: str) -> Model:
+    return Model(path=f"qwen3-1.7b.{fmt}", format=fmt, graphs=[OpGraph("main", [], {}, [], [])])
 
 
 def _target_input(model: Model, spec, llm, context=4096) -> TargetInput:
@@ -270,22 +275,31 @@ def _target_input(model: Model, spec, llm, context=4096) -> TargetInput:
 
 
 def test_an_llm_fits_the_orin_nano_4gb_in_int4_but_not_in_fp16(qwen_like):
-    model = Model(path="qwen3-1.7b.gguf", format="gguf", graphs=[OpGraph("main", [], {}, [], [])])
     spec = load_device("jetson-orin-nano-4gb")
-    result = TARGET.analyze(_target_input(model, spec, qwen_like))
+    result = TARGET.analyze(_target_input(_opless("onnx"), spec, qwen_like))
     options = {o["precision"]: o for o in result.fit["options"]}
     assert result.fit["capacity_bytes"] == NANO4_USABLE
     assert options["fp16"]["fits"] is False and options["int4"]["fits"] is True
     assert options["fp16"]["required_bytes"] == 3_441_136_010 + 114_688 * 4096
     assert not result.refused and result.fit["precision"] == "q8_0"  # the most precise format that fits
     llm = next(f for f in result.findings if f.code == "TRT-LLM")
-    assert "GGUF" in llm.message and "llama.cpp (CUDA) or MLC LLM" in llm.message
+    assert "qwen3, 1.72 B parameters" in llm.message and "llama.cpp (CUDA) or MLC LLM" in llm.message
     assert "LLM: serve with llama.cpp (CUDA) or MLC LLM" in result.sections["tensorrt"]["lines"][-1]
 
 
+def test_a_gguf_file_is_priced_in_its_own_format_first(qwen_like):
+    gguf = SimpleNamespace(**{**vars(qwen_like), "file_format": "Q4_K_M", "file_weight_format": "q4_k_m",
+                              "file_weight_bytes": 1_120_000_000})
+    result = TARGET.analyze(_target_input(_opless("gguf"), load_device("jetson-orin-nano-4gb"), gguf))
+    assert [(o["precision"], o["weight_bytes"]) for o in result.fit["options"]] == [("q4_k_m", 1_120_000_000)]
+    assert result.fit["fits"] and not result.refused and result.ops == []
+    assert "GGUF" in next(f for f in result.findings if f.code == "TRT-LLM").message
+    assert result.sections["tensorrt"]["command"] is None  # no trtexec for a llama.cpp file
+
+
 def test_a_long_context_can_push_an_llm_out_of_memory(qwen_like):
-    model = Model(path="qwen3-1.7b.gguf", format="gguf", graphs=[OpGraph("main", [], {}, [], [])])
-    result = TARGET.analyze(_target_input(model, load_device("jetson-orin-nano-4gb"), qwen_like, context=40_960))
+    result = TARGET.analyze(_target_input(_opless("onnx"), load_device("jetson-orin-nano-4gb"), qwen_like,
+                                          context=40_960))
     assert result.refused and any(f.code == "TRT-MEMORY-EXCEEDED" for f in result.findings)
 
 
