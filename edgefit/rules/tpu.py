@@ -45,6 +45,7 @@ SEQUENCE_OPS = frozenset({
     "SequenceConstruct", "SequenceEmpty", "SequenceAt", "SequenceInsert", "SequenceErase", "SequenceLength",
     "SequenceMap", "SplitToSequence", "ConcatFromSequence", "Optional", "OptionalGetElement", "OptionalHasElement",
 })
+FORMAT_NAMES = {"onnx": "ONNX", "tflite": "TFLite"}
 STANDARD_DOMAINS = frozenset({"ai.onnx", "ai.onnx.ml", "tflite", ""})
 #: Ops whose operands the MXUs multiply (ONNX and TFLite spellings).
 MATMUL_OPS = frozenset({"MatMul", "Gemm", "Conv", "ConvTranspose", "Einsum", "FULLY_CONNECTED", "CONV_2D",
@@ -119,7 +120,7 @@ def input_format(op: None, graph: OpGraph, facts: TpuFacts) -> str | None:
     runtime for TPUs, so this file is analysed as the XLA program its conversion would be."""
     if facts.llm is not None or facts.model_format not in ("onnx", "tflite"):
         return None
-    return f"a {facts.model_format.upper()} file"
+    return f"a {FORMAT_NAMES.get(facts.model_format, facts.model_format)} file"
 
 
 @rule("TPU-LLM", scope="model", severity="info", params={"source": SERVING_SOURCE},

@@ -26,7 +26,8 @@ RUNTIMES = {"onnx": "ONNX Runtime", "tflite": "TFLite (XNNPACK)", "gguf": "llama
 QUANTIZE_TO = ("int8",)
 #: Both CPU runtimes widen float16 weights to float32 at load: ONNX Runtime folds the Cast it inserts into the
 #: weight (observed, onnxruntime 1.32; see CPU-FP16-CAST); TFLite dequantizes float16-quantized weights to float32
-#: on the CPU (TensorFlow post-training float16 quantization guide).
+#: on the CPU ("By default, a float16 quantized model will dequantize the weights values to float32 when run on
+#: the CPU", ai.google.dev/edge/litert/models/post_training_quantization).
 WIDEN_ON_CPU = {"float16": 2}
 DEFAULT_LLM_FORMATS = ("fp16", "q8_0", "q4_k_m")
 #: Graph-input names that carry a KV cache in ONNX LLM exports (past_key_values.N.key, past_key, cache_...).
@@ -61,8 +62,9 @@ class CpuTarget:
         _, findings = evaluate(cpu_rules(), graph, facts)
         runtime = RUNTIMES.get(fmt, fmt)
         ops = place_ops(graph, {}, inputs.op_macs, status=f"Runs on {runtime}", host_status=f"Runs on {runtime}")
-        toolchain = {k: spec.get(f"toolchain.{k}") for k in ("name", "version", "partitioning")}
-        toolchain.update(dialect=fmt, runtime=runtime, llm_runtime=spec.get("llm.runtime"))
+        # the runtime that reads this model's format is the toolchain (the spec names the ONNX one)
+        toolchain = {"name": runtime, "version": spec.get("toolchain.version"), "dialect": fmt,
+                     "partitioning": spec.get("toolchain.partitioning"), "llm_runtime": spec.get("llm.runtime")}
         return TargetResult(
             ops=ops, findings=findings, refused=any(f.severity == "error" for f in findings),
             accelerator_subgraphs=1, memory={"capacity_bytes": capacity, "capacity": capacity_text},

@@ -26,7 +26,13 @@ DTYPE_PRECISION = {"float32": "fp32", "float16": "fp16", "bfloat16": "bf16", "in
 
 
 def gib(n: int | None) -> str:
-    return "?" if n is None else f"{n / GIB:.2f} GiB"
+    """Bytes in the largest binary unit that keeps them above 1: "3.20 GiB", "8.00 KiB", "480 B"."""
+    if n is None:
+        return "?"
+    for unit, scale in (("GiB", GIB), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if abs(n) >= scale:
+            return f"{n / scale:.2f} {unit}"
+    return f"{n} B"
 
 
 # -- placement ---------------------------------------------------------------------------------------------------

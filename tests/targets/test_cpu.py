@@ -66,7 +66,7 @@ def test_float32_model_runs_entirely_with_its_fit_numbers(tmp_path):
     assert [(o["precision"], o["weight_bytes"]) for o in report.fit["options"]] == [("fp32", 8192), ("int8", 2048)]
     assert report.fit["precision"] == "fp32" and report.fit["fits"] is True
     msg = finding(report, "CPU-FIT")["message"]
-    assert "fp32: 0.00 GiB weights of 7.20 GiB usable" in msg and "0.80 GiB for the OS" in msg
+    assert "fp32: 8.00 KiB weights of 7.20 GiB usable" in msg and "819.20 MiB for the OS" in msg
     assert report.sections["runtime"]["isa_features"] == ["neon", "fp16", "dotprod"]
     assert report.sections["runtime"]["lines"]
 
@@ -135,7 +135,7 @@ def test_a_memory_size_too_small_rejects_the_model(tmp_path):
                              overrides={"memory.size_bytes": 2 * GIB + 1024, **overhead})
     assert report.fit["capacity_bytes"] == 1024
     assert report.verdict == "rejected"
-    assert "even int8: 0.00 GiB weights > 0.00 GiB usable" in finding(report, "CPU-NO-FIT")["message"]
+    assert "even int8: 2.00 KiB weights > 1.00 KiB usable" in finding(report, "CPU-NO-FIT")["message"]
 
 
 def test_no_memory_size_is_an_unknown_fit(tmp_path):
@@ -193,7 +193,7 @@ def test_llm_fit_threshold_is_inclusive(tiny_model):
     result = TARGET.analyze(llm_input(tiny_model, "rpi5", over))
     assert result.fit["precision"] == "q8_0" and not result.refused
     reduced = next(f for f in result.findings if f.code == "CPU-FIT-REDUCED")
-    assert reduced.severity == "warning" and "q8_0: 4.00 GiB weights + 0.44 GiB KV cache (4,096 tokens)" in \
+    assert reduced.severity == "warning" and "q8_0: 4.00 GiB weights + 448.00 MiB KV cache (4,096 tokens)" in \
         reduced.message and "but fp16:" in reduced.message
 
 
