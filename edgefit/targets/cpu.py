@@ -60,7 +60,7 @@ class CpuTarget:
             llm_formats=formats, kv_inputs=any(m in name.lower() for name in graph.inputs for m in KV_INPUT_MARKERS),
             exported_weight_bytes=stored.nbytes, exported_dtype=stored.dtype, dynamic_dims=dynamic_input_dims(graph))
         _, findings = evaluate(cpu_rules(), graph, facts)
-        runtime = RUNTIMES.get(fmt, fmt)
+        runtime = (spec.get("llm.runtime") or RUNTIMES["gguf"]) if fmt == "gguf" else RUNTIMES.get(fmt, fmt)
         ops = place_ops(graph, {}, inputs.op_macs, status=f"Runs on {runtime}", host_status=f"Runs on {runtime}")
         # the runtime that reads this model's format is the toolchain (the spec names the ONNX one)
         toolchain = {"name": runtime, "version": spec.get("toolchain.version"), "dialect": fmt,
@@ -88,7 +88,8 @@ def accelerator_label(spec: Any, runtime: str, is_llm: bool) -> str:
 def runtime_section(spec: Any, runtime: str, llm: Any, fit: Any, facts: CpuFacts) -> dict[str, Any]:
     """What runs the model and how to run it, for people: the "runtime" section of the report."""
     isa = list(spec.get("cpu.isa_features") or [])
-    lines = [f"{runtime} runs every op ({accelerator_label(spec, runtime, llm is not None)})"]
+    what = "every op" if facts.model_format != "gguf" else "the model"
+    lines = [f"{runtime} runs {what} ({accelerator_label(spec, runtime, llm is not None)})"]
     if isa:
         lines.append(f"CPU arithmetic extensions: {', '.join(isa)}")
     if spec.get("memory.size_bytes"):

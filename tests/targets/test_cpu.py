@@ -216,7 +216,8 @@ def test_gguf_file_counts_its_own_bytes_first(tmp_path):
     assert [(o["precision"], o["weight_bytes"]) for o in result.fit["options"]] == [("q8_0", 2 * GIB + 5),
                                                                                    ("q4_k_m", GIB)]
     assert result.fit["precision"] == "q8_0" and result.ops == []
-    assert result.accelerator == "CPU (llama.cpp, 4x Cortex-A76; llama.cpp / Ollama (CPU) for LLMs)"
+    assert result.accelerator == "CPU (llama.cpp / Ollama (CPU), 4x Cortex-A76)"
+    assert result.sections["runtime"]["lines"][0].startswith("llama.cpp / Ollama (CPU) runs the model")
 
 
 # -- the Qwen3 corpus graphs ------------------------------------------------------------------------------------------
@@ -251,3 +252,42 @@ def test_qwen3_on_every_cpu_device_from_the_cli():
     assert rows["rpi5-16gb"]["memory_capacity_bytes"] == 16 * GIB - 858_993_459
     assert rows["apple-m4"]["memory_capacity_bytes"] == int(16 * GIB * 0.6667)
     assert all(r["reasons"] and r["reasons"][0].startswith("CPU-FIT: ") for r in rows.values())
+
+
+def _header_only_gguf(path, layers=2, hidden=256, heads=4, kv_heads=2, head_dim=64, ffn=512, vocab=320):
+    """A qwen3 GGUF header (Q8_0, tied embeddings) without tensor data: what edgefit reads of a real file."""
+    gguf = pytest.importorskip("gguf")
+    q8, f32 = gguf.GGMLQuantizationType.Q8_0, gguf.GGMLQuantizationType.F32
+    w = gguf.GGUFWriter(str(path), "qwen3")
+    for add, value in ((w.add_block_count, layers), (w.add_embedding_length, hidden), (w.add_head_count, heads),
+                       (w.add_head_count_kv, kv_heads), (w.add_key_length, head_dim), (w.add_value_length, head_dim),
+                       (w.add_feed_forward_length, ffn), (w.add_context_length, 4096)):
+        add(value)
+    w.add_file_type(gguf.LlamaFileType.MOSTLY_Q8_0)
+    tensors = [("token_embd.weight", [vocab, hidden], q8), ("output_norm.weight", [hidden], f32)]
+    for b in range(layers):
+        tensors += [(f"blk.{b}.attn_norm.weight", [hidden], f32), (f"blk.{b}.ffn_norm.weight", [hidden], f32),
+                    (f"blk.{b}.attn_q.weight", [heads * head_dim, hidden], q8),
+                    (f"blk.{b}.attn_k.weight", [kv_heads * head_dim, hidden], q8),
+                    (f"blk.{b}.attn_v.weight", [kv_heads * head_dim, hidden], q8),
+                    (f"blk.{b}.attn_output.weight", [hidden, heads * head_dim], q8),
+                    (f"blk.{b}.ffn_gate.weight", [ffn, hidden], q8), (f"blk.{b}.ffn_up.weight", [ffn, hidden], q8),
+                    (f"blk.{b}.ffn_down.weight", [hidden, ffn], q8)]
+    for name, shape, qtype in tensors:
+        per_block, block_bytes = gguf.GGML_QUANT_SIZES[qtype]
+        w.add_tensor_info(name, shape, np.dtype(np.float32), int(np.prod(shape)) // per_block * block_bytes,
+                          raw_dtype=qtype)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_ti_data_to_file()
+    w.close()
+    return path
+
+
+def test_a_real_gguf_header_is_priced_at_its_own_bytes(tmp_path):
+    path = _header_only_gguf(tmp_path / "tiny-q8_0.gguf")
+    report = edgefit.analyze(path, device="rpi5")
+    first = report.fit["options"][0]
+    assert first["precision"] == "q8_0" and first["weight_bytes"] == report.llm["file_weight_bytes"]
+    assert report.fit["precision"] == "q8_0" and report.fit["fits"] is True
+    assert "CPU-FIT" in codes(report) and "CPU-LLM" in codes(report)
