@@ -1323,6 +1323,23 @@ def generate_docs(specs: list[Any] | None = None) -> str:
         "cache.",
         "",
     ]
+    from edgefit.targets.jetson import DLA_SECTION, TENSORRT_SECTION
+
+    lines += [
+        "## Placement and report sections",
+        "",
+        "On the GPU every op is `accelerator` (status `" + STATUS_GPU + "`) in one engine; an op the parser rejects "
+        "is `cpu` with its rule as the reason, and the model is `rejected`. With DLA placement, DLA layers are "
+        "`accelerator` (status `" + STATUS_DLA + " (core N)`, `subgraph` = the DLA subgraph), GPU-fallback layers "
+        "are `cpu` (the host side, the GPU), and constants and shape computations on static shapes are `removed` "
+        "(folded at build time).",
+        "",
+        "Sections in the analyze JSON (each also has `title` and `lines`, what the text output prints):",
+        "",
+        *(f"- `tensorrt.{k}`: {v}" for k, v in TENSORRT_SECTION.items()),
+        *(f"- `dla.{k}` (DLA placement only): {v}" for k, v in DLA_SECTION.items()),
+        "",
+    ]
     for title, rules in (("TensorRT (GPU) rules", trt_rules()), ("DLA rules", dla_rules())):
         lines += [f"## {title}", ""]
         for r in rules:

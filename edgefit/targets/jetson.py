@@ -39,6 +39,26 @@ STATUS_FOLDED = "Folded at build time (static shapes)"
 STATUS_NOT_ONNX = "Not parsed: TensorRT reads ONNX only"
 STATUS_NO_DLA = "GPU: the module has no DLA"
 STATUS_SUBGRAPH_LIMIT = f"GPU fallback: beyond the {rules.DLA_MAX_SUBGRAPHS} DLA subgraphs of a DLA core"
+#: The structured keys of the report sections (besides "title" and "lines"), documented in docs/devices/jetson.md.
+TENSORRT_SECTION = {
+    "command": "the trtexec command that builds this engine (precision, optimization profile, DLA flags), or null "
+               "when TensorRT does not read the model (TFLite, GGUF)",
+    "tensorrt": "the TensorRT version assumed (toolchain.version)",
+    "jetpack": "the JetPack assumed (jetson.jetpack)",
+}
+DLA_SECTION = {
+    "dla_core": "the DLA core layers go to (jetson.dla_core)",
+    "dla_cores": "DLA cores the module has",
+    "dla_ops": "layers on DLA",
+    "gpu_fallback_ops": "layers that fall back to the GPU",
+    "subgraphs": "DLA subgraphs (loadables) of the engine",
+    "candidate_subgraphs": "DLA subgraphs the DLA-able layers form before the per-core limit",
+    "subgraph_limit": "DLA subgraphs a DLA core holds",
+    "dropped_subgraphs": "DLA subgraphs beyond the limit, run on the GPU",
+    "gpu_fallback_types": "op type -> count of the layers on the GPU",
+    "gpu_fallback": "whether GPU fallback is allowed (jetson.gpu_fallback)",
+    "availability": "which TensorRT / JetPack releases have DLA on this module",
+}
 #: Element bytes of DLA tensors: FP16, or INT8 in a quantized model.
 DLA_ELEMENT_BYTES = {"int8": 1}
 

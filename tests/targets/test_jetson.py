@@ -24,7 +24,7 @@ from edgefit.errors import EdgefitError, SpecError
 from edgefit.graph import Model, OpGraph
 from edgefit.lower import lower
 from edgefit.targets import TargetInput
-from edgefit.targets.jetson import DLA_HOST, TARGET
+from edgefit.targets.jetson import DLA_HOST, DLA_SECTION, TARGET, TENSORRT_SECTION
 
 GIB = 1 << 30
 QWEN = CORPUS / "qwen3"
@@ -207,6 +207,8 @@ def test_dla_layers_on_the_accelerator_and_gpu_fallback_on_the_host(tmp_path):
     exp = report.ops[2]
     assert exp.reason == "DLA-LAYER" and exp.status.startswith("GPU fallback")
     dla = report.sections["dla"]
+    assert set(dla) == {"title", "lines", *DLA_SECTION}  # the keys docs/devices/jetson.md documents
+    assert set(report.sections["tensorrt"]) == {"title", "lines", *TENSORRT_SECTION}
     assert dla["dla_ops"] == 4 and dla["gpu_fallback_ops"] == 1 and dla["subgraphs"] == 2
     assert dla["lines"][0].startswith("4 of 5 layers on DLA core 0 in 2 DLA subgraph(s)")
     assert "--useDLACore=0 --allowGPUFallback" in report.sections["tensorrt"]["command"]
