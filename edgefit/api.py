@@ -96,7 +96,9 @@ class Analysis:
         ops = result.ops
         on_acc = sum(o.placement == "accelerator" for o in ops)
         on_cpu = sum(o.placement == "cpu" for o in ops)
-        verdict = REJECTED if result.refused else CPU_ONLY if on_acc == 0 else FULL if on_cpu == 0 else PARTIAL
+        # A model with no op graph (GGUF) runs whole in the device's runtime unless the target refuses it.
+        verdict = REJECTED if result.refused else FULL if on_cpu == 0 and (on_acc or not ops) else \
+            CPU_ONLY if on_acc == 0 else PARTIAL
         findings = [*_lowering_findings(lowered), *result.findings]
         return Report(
             model_path=model.path, model_format=model.format,

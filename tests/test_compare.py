@@ -93,3 +93,21 @@ def test_qwen3_every_catalog_device_has_a_row_with_reasons(name):
     assert comparison.model["llm"] is not None
     for row in comparison.rows:
         assert row.reasons and row.weight_bytes
+
+
+def test_gguf_file_gets_a_row_per_device_from_its_metadata(tmp_path):
+    """A GGUF file has no op graph: devices with an LLM runtime run it whole, Coral refuses it, and the
+    weights are priced at the file's own precision where the device's runtime reads it."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent / "read"))
+    from test_gguf import write_gguf  # the same GGUF writer the reader is tested with
+
+    path = write_gguf(tmp_path / "tiny-q8_0.gguf")
+    comparison = compare(path)
+    assert comparison.model["format"] == "gguf" and comparison.model["llm"]["file_format"] == "Q8_0"
+    by_device = {r.device: r for r in comparison.rows}
+    assert by_device["coral-usb"].verdict == "rejected"
+    assert any(r.startswith("CORAL-NO-GRAPH") for r in by_device["coral-usb"].reasons)
+    assert by_device["rpi5"].verdict == "full" and by_device["rpi5"].fits_memory is True
