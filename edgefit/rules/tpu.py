@@ -82,8 +82,8 @@ def _op_list(ops: list[Op], limit: int = 3) -> str:
 # -- memory fit --------------------------------------------------------------------------------------------------
 
 @rule("TPU-NO-FIT", scope="model",
-      hint="Shard the model over a slice of several chips (v5litepod-4/-8: tensor parallelism in JetStream or "
-           "vLLM), or quantize it to int8/int4.")
+      hint="Shard the model over a slice of several chips (the JetStream tutorial uses v5litepod-8, 8 chips, with "
+           "tensor parallelism), or quantize it to int8/int4.")
 def no_fit(op: None, graph: OpGraph, facts: TpuFacts) -> str | None:
     """The model does not fit in one chip's HBM at any precision its serving stack offers: one chip cannot load
     it."""
