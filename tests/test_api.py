@@ -45,10 +45,10 @@ def test_overrides_take_the_same_keys_as_set():
 def test_unknown_device_and_unanalysed_family(monkeypatch):
     with pytest.raises(SpecError, match="unknown device"):
         edgefit.analyze(TFLITE, device="coral-usb4")
-    import edgefit.targets
+    from edgefit import targets
 
     # Every catalog family has a target; a family without one (a spec written ahead of its module) is refused.
-    monkeypatch.delitem(edgefit.targets.FAMILY_MODULES, "tpu")
+    monkeypatch.delitem(targets.FAMILY_MODULES, "tpu")
     with pytest.raises(UsageError, match="analysis of tpu devices is not implemented yet"):
         edgefit.analyze(TFLITE, device="tpu-v5e")
 
