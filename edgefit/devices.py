@@ -124,6 +124,7 @@ SCHEMA: dict[str, Any] = {
     "hailo.hw_arch": Str(), "hailo.hailort_version": Str(), "hailo.precision_modes": StrList(),
     "hailo.multi_context": Bool(), "hailo.llm_supported": Bool(),
     "hailo.max_single_context_params_m": _fig("M params"), "hailo.max_llm_params_b": _fig("B params"),
+    "hailo.default_precision_mode": Str(), "hailo.llm_precision": Str(),
     "jetson": Block(),
     "jetson.power_mode": Str(), "jetson.gpu_cuda_cores": _count(), "jetson.gpu_tensor_cores": _count(),
     "jetson.gpu_clock_mhz": _fig("MHz"), "jetson.gpu_tops_int8_sparse": _fig("TOPS"),
