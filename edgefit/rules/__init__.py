@@ -32,7 +32,8 @@ ALL: frozenset[str] | None = None
 SEVERITIES = ("error", "warning", "info")
 
 #: Modules that declare rules; imported on first registry access so ``all_rules()`` is complete.
-RULE_MODULES = ("edgefit.rules.coral", "edgefit.rules.cpu", "edgefit.rules.tpu", "edgefit.rules.jetson")
+RULE_MODULES = ("edgefit.rules.coral", "edgefit.rules.cpu", "edgefit.rules.tpu", "edgefit.rules.jetson",
+                "edgefit.rules.hailo")
 
 
 

@@ -33,6 +33,7 @@ FAMILY_MODULES: dict[str, str] = {
     "coral": "edgefit.targets.coral",
     "cpu": "edgefit.targets.cpu",
     "tpu": "edgefit.targets.tpu",
+    "hailo": "edgefit.targets.hailo",
     "jetson": "edgefit.targets.jetson",
 }
 
