@@ -167,7 +167,8 @@ TFLITE_TO_ONNX: dict[str, str] = {
     "TRANSPOSE": "Transpose", "PAD": "Pad", "PADV2": "Pad", "RESIZE_BILINEAR": "Resize",
     "RESIZE_NEAREST_NEIGHBOR": "Resize", "RESHAPE": "Reshape", "SQUEEZE": "Squeeze", "SLICE": "Slice",
     "STRIDED_SLICE": "Slice", "REDUCE_MAX": "ReduceMax", "DEPTH_TO_SPACE": "DepthToSpace",
-    "SPACE_TO_DEPTH": "SpaceToDepth", "ARG_MAX": "ArgMax", "GATHER": "Gather", "TOPK_V2": "TopK", "FLOOR_MOD": "Mod", "SPLIT": "Split",
+    "SPACE_TO_DEPTH": "SpaceToDepth", "ARG_MAX": "ArgMax", "GATHER": "Gather", "TOPK_V2": "TopK",
+    "FLOOR_MOD": "Mod", "SPLIT": "Split",
     "SPLIT_V": "Split", "UNIDIRECTIONAL_SEQUENCE_LSTM": "LSTM", "LSTM": "LSTM", "POW": "Pow", "SQRT": "Sqrt",
     "WHILE": "Loop", "IF": "If",
 }
@@ -224,7 +225,8 @@ GENAI_HEFS: tuple[VendorHef, ...] = (
     VendorHef("Qwen2-VL-2B-Instruct", "qwen2", "A8W4", 2_180_000_000, 0.92, 8.38),
     VendorHef("Llama3.2-3B-Instruct", "llama", "A8W4 (group-wise)", None, None, None),
 )
-GENAI_SOURCE = "Hailo GenAI Model Zoo v5.1.1, hailo-ai/hailo_model_zoo_genai@2af6c43:docs/MODELS.rst [reference hailo.md §6]"
+GENAI_SOURCE = ("Hailo GenAI Model Zoo v5.1.1, hailo-ai/hailo_model_zoo_genai@2af6c43:docs/MODELS.rst "
+                "[reference hailo.md §6]")
 
 
 def vendor_hefs_for(arch: str) -> tuple[list[VendorHef], list[VendorHef]]:
@@ -390,7 +392,7 @@ def tflite_input(op: None, graph: OpGraph, ctx: HailoContext) -> str | None:
     return "TFLite builtins mapped onto the ONNX evidence" if ctx.dialect == "tflite" else None
 
 
-# -- op rules (precedence order: an op's first error is its reason) ---------------------------------------------------
+# -- op rules (precedence order: an op's first error is its reason) --------------------------------------------------
 
 @rule("HAILO-SHAPE-FOLD", severity="info",
       hint="If the parser rejects these ops, simplify the model first (e.g. onnxsim) so they become constants.")
@@ -477,7 +479,8 @@ def slice_axis1(op: Op, graph: OpGraph, ctx: HailoContext) -> str | None:
 
 
 @rule("HAILO-REDUCEMAX-AXIS", applies_to={"ReduceMax"}, params={"axis": CHANNEL_AXIS},
-      status=ONNX_OP_EVIDENCE["ReduceMax"].dfc_error, hint="Reduce over channels with keepdims=1, or move it to the host.")
+      status=ONNX_OP_EVIDENCE["ReduceMax"].dfc_error,
+      hint="Reduce over channels with keepdims=1, or move it to the host.")
 def reducemax_axis(op: Op, graph: OpGraph, ctx: HailoContext) -> str | None:
     """ReduceMax parses only over the feature (channel, NCHW axis {axis}) axis with keepdims=1; otherwise the DFC
     raised UnsupportedReduceMaxLayerError (y26; evidence-based, not Hailo's official list)."""
@@ -641,7 +644,7 @@ def host_between(op: Op, graph: OpGraph, cut: HailoCut) -> str | None:
     return "shape arithmetic of the host part between HEFs"
 
 
-# -- fit rules: contexts, LLMs, no graph (read ``HailoFacts``) ---------------------------------------------------------
+# -- fit rules: contexts, LLMs, no graph (read ``HailoFacts``) -------------------------------------------------------
 
 @dataclass(frozen=True)
 class HailoFacts:
@@ -801,7 +804,7 @@ def hailo_fit_rules() -> list[Rule]:
     return [r for r in all_rules("HAILO-") if r.code in FIT_RULE_CODES]
 
 
-# -- documentation ----------------------------------------------------------------------------------------------------
+# -- documentation ---------------------------------------------------------------------------------------------------
 
 def generate_docs(specs: list[Any] | None = None) -> str:
     """Markdown listing every Hailo rule, the op evidence table and the Hailo devices' figures (from the specs)."""

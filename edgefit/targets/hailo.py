@@ -45,7 +45,7 @@ from typing import Any
 
 from edgefit.errors import SpecError
 from edgefit.graph import Op, OpGraph
-from edgefit.memory.fit import FitOption, MemoryFit, memory_fit, usable_dram
+from edgefit.memory.fit import MemoryFit, memory_fit, usable_dram
 from edgefit.report.model import OpResult
 from edgefit.rules import Finding, evaluate, first_error
 from edgefit.rules.hailo import (BETWEEN, POST, PRE, HailoContext, HailoCut, HailoFacts, evidence_type,
@@ -353,7 +353,7 @@ def mode_bytes(params: int, mode: str) -> int:
     return params * weight_bits(mode) // 8
 
 
-# -- the target -------------------------------------------------------------------------------------------------------
+# -- the target ------------------------------------------------------------------------------------------------------
 
 class HailoTarget:
     family = "hailo"
@@ -518,6 +518,14 @@ class HailoTarget:
 
 # -- sections -------------------------------------------------------------------------------------------------------
 
+def _count(n: int) -> str:
+    """``3_009_150`` -> ``"3.01 M"``; small counts as they are."""
+    for size, unit in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if n >= size:
+            return f"{n / size:.2f} {unit}"
+    return str(n)
+
+
 def _names(names: list[str], limit: int = 8) -> str:
     shown = ", ".join(names[:limit])
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
@@ -548,7 +556,7 @@ def cut_section(model_path: str, hw_arch: str, dialect: str, graph: OpGraph, cut
                 "region": None, "start_nodes": [], "end_nodes": [], "start_is_graph_inputs": False, "commands": {}}
     cmds = regions[largest.index]["commands"]
     lines = [f"{len(cut.regions)} HEF region(s); the largest is region {largest.index}: {len(largest.ops)} ops, "
-             f"{largest.params / 1e6:.2f} M params, {largest.macs / 1e9:.3f} GMACs",
+             f"{_count(largest.params)} params, {_count(largest.macs)} MACs",
              "start: the graph inputs (null)" if not largest.start_nodes else
              f"start nodes: {', '.join(largest.start_nodes)}",
              f"end nodes: {', '.join(largest.end_nodes)}"]
@@ -559,6 +567,9 @@ def cut_section(model_path: str, hw_arch: str, dialect: str, graph: OpGraph, cut
     if cut.decoder:
         lines.append("the tail is a box decoder: run it on the host, or replace it with Hailo's post-processing, "
                      "nms_postprocess(<config.json>, meta_arch=..., engine=cpu) in the .alls (Model Zoo practice)")
+    if dialect == "tflite":
+        lines.append("TFLite has no node names: these are the ops' first output tensors (edgefit's op names); check "
+                     "them against the names the parser prints (unverified)")
     lines += [cmds["hailo_parser"], cmds["client_runner"], "Model Zoo network YAML:",
               *("  " + line for line in cmds["model_zoo_yaml"].splitlines())]
     if len(cut.regions) > 1:

@@ -44,7 +44,7 @@ def model_codes(graph, opset=17) -> set[str]:
     return {f.code for f in model}
 
 
-# -- op evidence -------------------------------------------------------------------------------------------------------
+# -- op evidence -----------------------------------------------------------------------------------------------------
 
 def test_observed_supported_ops_pass():
     for op_type in ("Relu", "Sigmoid", "Add", "Mul", "MaxPool", "Resize", "Softmax"):
@@ -162,7 +162,7 @@ def test_likely_supported_split_is_info_only():
     assert blocking(g) is None and "HAILO-LIKELY" in op_codes(g)
 
 
-# -- shape arithmetic ----------------------------------------------------------------------------------------------------
+# -- shape arithmetic ------------------------------------------------------------------------------------------------
 
 def test_shape_arithmetic_is_folded_not_blocked():
     b = GraphBuilder()
@@ -185,7 +185,7 @@ def test_a_data_gather_is_not_folded():
     assert folded_ops(g) == set() and blocking(g) == "HAILO-OP-UNSUPPORTED"
 
 
-# -- graph-level requirements ---------------------------------------------------------------------------------------------
+# -- graph-level requirements ----------------------------------------------------------------------------------------
 
 def test_dynamic_spatial_dims_are_an_error_a_dynamic_batch_only_info():
     assert "HAILO-STATIC-SHAPE" in model_codes(onnx_graph("Relu", ("batch", 3, "h", "w"), ("batch", 3, "h", "w")))
@@ -199,7 +199,7 @@ def test_opset_above_21_warns():
     assert "HAILO-OPSET" not in model_codes(onnx_graph("Relu"), opset=21)
 
 
-# -- TFLite --------------------------------------------------------------------------------------------------------------
+# -- TFLite ----------------------------------------------------------------------------------------------------------
 
 def tflite_graph(op_type: str, extra=()):
     b = GraphBuilder()
@@ -217,7 +217,7 @@ def test_tflite_builtins_map_onto_the_onnx_evidence():
     assert "HAILO-TFLITE" in {f.code for f in model}
 
 
-# -- fit rules -------------------------------------------------------------------------------------------------------------
+# -- fit rules -------------------------------------------------------------------------------------------------------
 
 class TinyLlm:
     """A duck-typed decoder: what the Hailo rules read of ``edgefit.llm.LlmArchitecture``."""
@@ -279,7 +279,7 @@ def test_no_graph_and_multi_hef():
     assert "mod_op" in codes["HAILO-MULTI-HEF"]
 
 
-# -- registry and docs ---------------------------------------------------------------------------------------------------
+# -- registry and docs -----------------------------------------------------------------------------------------------
 
 def test_rule_groups_partition_the_hailo_codes():
     groups = [hailo_rules(), hailo_cut_rules(), hailo_fit_rules()]

@@ -106,7 +106,7 @@ def yolo_style(tmp_path, box_name="head.a.box"):
     return n.save(tmp_path / "yolo_style.onnx", out)
 
 
-# -- the cut ----------------------------------------------------------------------------------------------------------
+# -- the cut ---------------------------------------------------------------------------------------------------------
 
 def test_unsupported_preprocessing_goes_to_the_host_before_the_start_node(tmp_path):
     n = Net(in_type=TensorProto.UINT8)
@@ -226,7 +226,7 @@ def test_start_nodes_appear_in_every_command_form(tmp_path):
     assert yaml.safe_load(cut["commands"]["model_zoo_yaml"])["parser"]["nodes"] == ["net/conv", ["net/conv"]]
 
 
-# -- the corpus detector ----------------------------------------------------------------------------------------------
+# -- the corpus detector ---------------------------------------------------------------------------------------------
 
 HEAD_CONVS = ["/model.22/cv2.0/cv2.0.2/Conv", "/model.22/cv3.0/cv3.0.2/Conv", "/model.22/cv2.1/cv2.1.2/Conv",
               "/model.22/cv3.1/cv3.1.2/Conv", "/model.22/cv2.2/cv2.2.2/Conv", "/model.22/cv3.2/cv3.2.2/Conv"]
@@ -257,7 +257,7 @@ def test_nudenet_with_dynamic_shapes_is_refused_but_the_cut_is_the_same():
     assert result.sections["cut"]["end_nodes"] == HEAD_CONVS
 
 
-# -- contexts and precision -----------------------------------------------------------------------------------------------
+# -- contexts and precision ------------------------------------------------------------------------------------------
 
 def test_contexts_estimate_follows_the_anchor_and_the_precision_mode(tmp_path):
     path = yolo_style(tmp_path)
@@ -283,7 +283,7 @@ def test_every_result_carries_an_info_with_the_fit_numbers(tmp_path):
     assert "M parameters in the HEF" in info.message and "11.68 M parameters" in info.message
 
 
-# -- LLMs -------------------------------------------------------------------------------------------------------------
+# -- LLMs ------------------------------------------------------------------------------------------------------------
 
 class TinyDecoder:
     """A duck-typed stand-in for ``edgefit.llm.LlmArchitecture``: what the Hailo target reads."""
@@ -333,7 +333,7 @@ def test_a_file_without_an_op_graph(tmp_path):
     assert [f.code for f in plain.findings] == ["HAILO-NO-GRAPH"] and plain.refused
 
 
-# -- TFLite -------------------------------------------------------------------------------------------------------------
+# -- TFLite ----------------------------------------------------------------------------------------------------------
 
 def test_tflite_is_parsed_in_its_own_dialect():
     model = read_model(SAMPLES / "tiny_cnn_int8.tflite")
@@ -344,9 +344,10 @@ def test_tflite_is_parsed_in_its_own_dialect():
     if cut["regions"]:
         assert cut["commands"]["hailo_parser"].startswith("hailo parser tf ")
         assert ".translate_tf_model(" in cut["commands"]["client_runner"]
+        assert any("TFLite has no node names" in line for line in cut["lines"])
 
 
-# -- specs ----------------------------------------------------------------------------------------------------------------
+# -- specs -----------------------------------------------------------------------------------------------------------
 
 def test_hailo_specs_and_the_ai_hat_plus_2():
     for device in HAILO:
@@ -357,10 +358,11 @@ def test_hailo_specs_and_the_ai_hat_plus_2():
     assert hat.id == "rpi-ai-hat-plus-2" and hat.get("hailo.hw_arch") == "hailo10h"
     assert hat.get("memory.size_bytes") == 8 << 30 and hat.get("llm.supported") == "vendor_compiled_only"
     assert (hat.get("host_link.pcie_gen"), hat.get("host_link.lanes")) == (2, 1)
-    assert load_device("hailo-8").get("llm.supported") == "no" and load_device("hailo-8").get("memory.size_bytes") is None
+    hailo8 = load_device("hailo-8")
+    assert hailo8.get("llm.supported") == "no" and hailo8.get("memory.size_bytes") is None
 
 
-# -- end to end ---------------------------------------------------------------------------------------------------------
+# -- end to end ------------------------------------------------------------------------------------------------------
 
 @needs_corpus
 def test_cli_analyze_prints_the_cut_ready_to_paste():
