@@ -406,8 +406,9 @@ class HailoTarget:
             op_findings[i] = [*own, *fs]
 
         hef_ops = [i for i in cut.region_of if i not in folded]
-        flow_weights = _op_weights(graph, folded)
-        hef_params = sum(_unique(flow_weights, hef_ops).values())
+        total_params = sum(_unique(_op_weights(graph, folded), hef_ops).values())
+        # Each HEF is compiled, and split into contexts, on its own: the estimate is for the largest one.
+        hef_params = max((r.params for r in cut.regions), default=0)
         between = tuple(graph.ops[i].name for i in sorted(cut.host_part) if cut.host_part[i] == BETWEEN
                         and i in blocked)
         hef_bytes = mode_bytes(hef_params, mode)
@@ -425,10 +426,11 @@ class HailoTarget:
         return TargetResult(
             ops=ops, findings=findings, refused=bool(fatal) or not cut.regions,
             accelerator_subgraphs=len(cut.regions),
-            memory={"capacity_bytes": fit.capacity_bytes, "capacity": fit.capacity, "hef_params": hef_params,
-                    "hef_weight_bytes": hef_bytes, "precision_mode": mode},
+            memory={"capacity_bytes": fit.capacity_bytes, "capacity": fit.capacity, "hef_params": total_params,
+                    "hef_weight_bytes": mode_bytes(total_params, mode), "largest_hef_params": hef_params,
+                    "precision_mode": mode},
             fit=fit.to_dict(), toolchain=toolchain, accelerator=accelerator, host=host,
-            device_param_bytes=hef_bytes, sections=sections)
+            device_param_bytes=mode_bytes(total_params, mode), sections=sections)
 
     # -- pieces ---------------------------------------------------------------------------------------------------
 
@@ -590,20 +592,24 @@ def contexts_section(spec: Any, hef_params: int, mode: str, modes: list[str], an
     by_mode = {m: mode_bytes(hef_params, m) for m in modes}
     estimate = None if anchor is None else ("single" if by_mode.get(mode, mode_bytes(hef_params, mode)) <= anchor
                                             else "multi")
-    macs = sum(r.macs for r in cut.regions)
-    lines = [f"estimate: {estimate or 'unknown'}-context at {mode} ({hef_params / 1e6:.2f} M params in the HEF, "
+    macs = max((r.macs for r in cut.regions), default=0)
+    which = "the HEF" if len(cut.regions) <= 1 else "the largest of the HEFs"
+    lines = [f"estimate: {estimate or 'unknown'}-context at {mode} ({hef_params / 1e6:.2f} M params in {which}, "
              f"{mode_bytes(hef_params, mode):,} B of weights) vs the largest published single-context model on "
              f"{spec.name}: {anchor / 1e6 if anchor else '?'} M params at a8_w8",
              "precision modes (quantization_param(<layers>, precision_mode=...)): " +
              ", ".join(f"{m} {b:,} B" for m, b in by_mode.items()) + f"; default {mode}",
-             f"compute in the HEF: {2 * macs / 1e9:.2f} GOPs (compute-heavy networks go multi-context sooner: "
+             f"compute in {which}: {2 * macs / 1e9:.2f} GOPs (compute-heavy networks go multi-context sooner: "
              "yolov8m, 25.9 M params / 78.9 GOPs, is multi-context on Hailo-8)",
              "an estimate from the Model Zoo tables (FPS at batch 1 = batch 8 means one context; parameters are "
              "necessary, not sufficient); the DFC decides contexts when it compiles [reference hailo.md §3]"]
     return {"title": "Contexts (estimate)", "lines": lines, "estimate": estimate, "is_estimate": True,
             "hef_params": hef_params, "precision_mode": mode, "weight_bytes_by_mode": by_mode,
             "anchor_params": anchor, "anchor_source": spec.source("hailo.max_single_context_params_m"),
-            "gops": 2 * macs / 1e9}
+            "gops": 2 * macs / 1e9,
+            "per_region": [{"index": r.index, "params": r.params, "weight_bytes": mode_bytes(r.params, mode),
+                            "estimate": None if anchor is None else
+                            ("single" if mode_bytes(r.params, mode) <= anchor else "multi")} for r in cut.regions]}
 
 
 def llm_section(spec: Any, llm: Any, facts: Mapping[str, Any], fit: MemoryFit | None) -> dict[str, Any]:

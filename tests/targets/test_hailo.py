@@ -194,6 +194,11 @@ def test_unsupported_op_mid_graph_gives_two_hef_regions(tmp_path):
     assert "--start-node-names back.c1" in regions[1]["commands"]["hailo_parser"]
     multi = next(f for f in result.findings if f.code == "HAILO-MULTI-HEF")
     assert "mid.mod" in multi.message and multi.severity == "warning"
+    # each HEF is compiled on its own: the contexts estimate is for the largest, the totals cover both
+    contexts = result.sections["contexts"]
+    assert contexts["hef_params"] == regions[1]["params"] == 64 * 16 * 9 + 64 * 64 * 9
+    assert [r["params"] for r in contexts["per_region"]] == [regions[0]["params"], regions[1]["params"]]
+    assert result.memory["hef_params"] == regions[0]["params"] + regions[1]["params"]
 
 
 def test_commands_contain_exactly_the_models_node_names(tmp_path):
