@@ -20,7 +20,7 @@ SPEC_FILES = sorted((REPO / "device_specs").glob("*.yaml"))
 EXPECTED_IDS = {
     "coral-usb", "coral-usb2", "coral-pcie", "coral-devboard", "hailo-8", "hailo-8l", "hailo-10h",
     "jetson-orin-nano-4gb", "jetson-orin-nano-8gb", "jetson-orin-nano-8gb-super", "jetson-orin-nx-16gb",
-    "jetson-agx-orin-64gb", "rpi5", "rpi5-16gb",
+    "jetson-agx-orin-64gb", "rpi5", "rpi5-16gb", "rpi-ai-hat-plus-2",
     "apple-m1", "apple-m2", "apple-m3", "apple-m4", "x86-ddr5", "tpu-v5e",
 }
 CORAL_KEYS = ("memory.sram_bytes", "memory.param_cache_bytes", "compute.peak_tops_int8", "coral.compiler_version",
