@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import re
 from dataclasses import asdict, dataclass, field
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import Any, NamedTuple
 
 from edgefit.graph import Op, OpGraph
@@ -177,3 +179,23 @@ def _format_param(value: Any) -> str:
         return f"{value:,}"
     return str(value)
 
+
+
+#: Where each family's generated rule reference lives in a source checkout: ``docs/devices/<family>.md``.
+DOCS_DIR = Path(__file__).resolve().parents[2] / "docs" / "devices"
+
+
+def write_doc(text: str, path: str | Path) -> Path:
+    """Write a generated rule reference (a family module's ``generate_docs()``) to ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def parse_version(text: str) -> tuple[int, ...]:
+    """A toolchain version as numbers: ``"16.0.384591198"`` -> ``(16, 0, 384591198)``, ``"10.3"`` -> ``(10, 3)``."""
+    parts = tuple(int(p) for p in re.findall(r"\d+", text))
+    if not parts:
+        raise ValueError(f"not a version number: {text!r}")
+    return parts

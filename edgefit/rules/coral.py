@@ -23,7 +23,7 @@ from typing import Any
 
 from edgefit.graph import Op, OpGraph, Tensor
 from edgefit.partition import CUT_STATUS, DEAD_STATUS, MAPPED_STATUS
-from edgefit.rules import ALL, Detail, Rule, all_rules, rule
+from edgefit.rules import ALL, DOCS_DIR, Detail, Rule, all_rules, parse_version, rule, write_doc
 
 # -- the compiler's status strings (ref §5.3) ---------------------------------------------------------------
 
@@ -45,7 +45,7 @@ STATUS_DYNAMIC_SHAPES = ("ERROR: Attempting to use a delegate that only supports
 
 DEFAULT_COMPILER_VERSION = "16.0"
 #: Where ``write_docs`` puts the generated rule reference in a source checkout.
-DOCS_PATH = Path(__file__).resolve().parents[2] / "docs" / "devices" / "coral.md"
+DOCS_PATH = DOCS_DIR / "coral.md"
 EIGHT_BIT = frozenset({"int8", "uint8"})
 FLOAT_TYPES = frozenset({"float32", "float16", "float64", "bfloat16"})
 #: Only this many innermost dimensions may be larger than 1 (ref §2 item 4).
@@ -144,14 +144,6 @@ class CoralContext:
         version = parse_version(str(spec.get("coral.compiler_version", DEFAULT_COMPILER_VERSION)))
         runtime = spec.get("coral.min_runtime", None)
         return cls(version, int(runtime) if runtime is not None else default_runtime(version))
-
-
-def parse_version(text: str) -> tuple[int, ...]:
-    """``"16.0.384591198"`` -> ``(16, 0, 384591198)``."""
-    parts = tuple(int(p) for p in re.findall(r"\d+", text))
-    if not parts:
-        raise ValueError(f"not a compiler version: {text!r}")
-    return parts
 
 
 def default_runtime(version: tuple[int, ...]) -> int:
@@ -852,8 +844,5 @@ def generate_docs() -> str:
 
 
 def write_docs(path: str | Path = DOCS_PATH) -> Path:
-    """Regenerate the Markdown rule reference (``docs/devices/coral.md`` in the repository)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(generate_docs())
-    return path
+    """Regenerate ``docs/devices/coral.md`` from the rules and the device specs."""
+    return write_doc(generate_docs(), path)

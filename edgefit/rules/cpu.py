@@ -25,11 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from edgefit.graph import Op, OpGraph
-from edgefit.rules import Rule, all_rules, rule
+from edgefit.rules import DOCS_DIR, Rule, all_rules, rule, write_doc
 from edgefit.rules.ort_cpu_kernels import ORT_VERSION, TYPE_CODES, kernel_types, type_code
 from edgefit.targets.whole_graph import FitFacts, count_types, describe_dims, gib
 
-DOCS_PATH = Path(__file__).resolve().parents[2] / "docs" / "devices" / "cpu.md"
+DOCS_PATH = DOCS_DIR / "cpu.md"
 
 # -- evidence -----------------------------------------------------------------------------------------------------
 
@@ -370,7 +370,5 @@ def generate_docs() -> str:
 
 
 def write_docs(path: str | Path = DOCS_PATH) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(generate_docs())
-    return path
+    """Regenerate ``docs/devices/cpu.md`` from the rules and the device specs."""
+    return write_doc(generate_docs(), path)

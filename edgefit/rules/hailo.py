@@ -30,9 +30,9 @@ from pathlib import Path
 from typing import Any
 
 from edgefit.graph import Op, OpGraph, Tensor
-from edgefit.rules import ALL, Detail, Rule, all_rules, rule
+from edgefit.rules import ALL, DOCS_DIR, Detail, Rule, all_rules, rule, write_doc
 
-DOCS_PATH = Path(__file__).resolve().parents[2] / "docs" / "devices" / "hailo.md"
+DOCS_PATH = DOCS_DIR / "hailo.md"
 
 #: Said in every op-support message and in the generated docs.
 DISCLAIMER = "evidence-based, not Hailo's official list"
@@ -893,8 +893,5 @@ def generate_docs(specs: list[Any] | None = None) -> str:
 
 
 def write_docs(path: str | Path = DOCS_PATH) -> Path:
-    """Regenerate ``docs/devices/hailo.md``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(generate_docs())
-    return path
+    """Regenerate ``docs/devices/hailo.md`` from the rules and the device specs."""
+    return write_doc(generate_docs(), path)

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from edgefit.graph import Op, OpGraph, Tensor
-from edgefit.rules import ALL, Detail, Rule, all_rules, rule
+from edgefit.rules import ALL, DOCS_DIR, Detail, Rule, all_rules, parse_version, rule, write_doc
 
 # -- the operator matrix (ONNX-TensorRT 10.1 GA, docs/operators.md) -----------------------------------------
 
@@ -211,7 +211,7 @@ DLA_TENSOR_TYPES = frozenset({"float32", "float16", "bfloat16", "float64", "int8
 DLA_GAP = ((11, 0), (11, 4, 0))
 
 #: Where ``write_docs`` puts the generated rule reference in a source checkout.
-DOCS_PATH = Path(__file__).resolve().parents[2] / "docs" / "devices" / "jetson.md"
+DOCS_PATH = DOCS_DIR / "jetson.md"
 
 # -- toolchain statuses (what the op's row says) ------------------------------------------------------------
 
@@ -264,14 +264,6 @@ class JetsonContext:
                    dla_resumes_tensorrt=parse_version(str(resumes)) if resumes else None,
                    dla_resumes_jetpack=spec.get("jetson.dla_resumes_jetpack"),
                    device=str(spec.get("name", "this module") or "this module"), **extra)
-
-
-def parse_version(text: str) -> tuple[int, ...]:
-    """``"10.3"`` -> ``(10, 3)``; ``"11.4.1"`` -> ``(11, 4, 1)``."""
-    parts = tuple(int(p) for p in re.findall(r"\d+", text))
-    if not parts:
-        raise ValueError(f"not a TensorRT version: {text!r}")
-    return parts
 
 
 def version_text(version: tuple[int, ...]) -> str:
@@ -1355,8 +1347,5 @@ def generate_docs(specs: list[Any] | None = None) -> str:
 
 
 def write_docs(path: str | Path = DOCS_PATH) -> Path:
-    """Regenerate the Markdown rule reference (``docs/devices/jetson.md`` in the repository)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(generate_docs())
-    return path
+    """Regenerate ``docs/devices/jetson.md`` from the rules and the device specs."""
+    return write_doc(generate_docs(), path)

@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from edgefit.graph import Op, OpGraph
-from edgefit.rules import Rule, all_rules, rule
+from edgefit.rules import DOCS_DIR, Rule, all_rules, rule, write_doc
 from edgefit.targets.whole_graph import FitFacts, count_types, describe_dims, gib
 
-DOCS_PATH = Path(__file__).resolve().parents[2] / "docs" / "devices" / "tpu.md"
+DOCS_PATH = DOCS_DIR / "tpu.md"
 
 # -- evidence -----------------------------------------------------------------------------------------------------
 
@@ -249,7 +249,5 @@ def generate_docs() -> str:
 
 
 def write_docs(path: str | Path = DOCS_PATH) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(generate_docs())
-    return path
+    """Regenerate ``docs/devices/tpu.md`` from the rules and the device specs."""
+    return write_doc(generate_docs(), path)
