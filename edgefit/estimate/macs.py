@@ -144,17 +144,28 @@ class MacCount:
     uncounted: list[str] = field(default_factory=list)
 
 
+def macs_of(op: Op, graph: OpGraph) -> Poly | None:
+    """The op's MACs; None when the op does none or its shapes are too unknown to count (see ``does_macs``)."""
+    counter = COUNTERS.get(op.type)
+    if counter is None or not op.outputs:
+        return None
+    try:
+        return counter(op, graph)
+    except IndexError:  # fewer inputs than the op type has: malformed, so not countable
+        return None
+
+
+def does_macs(op: Op) -> bool:
+    return op.type in COUNTERS and bool(op.outputs)
+
+
 def count_macs(graphs: list[OpGraph]) -> MacCount:
     result = MacCount()
     for graph in graphs:
         for op in graph.ops:
-            counter = COUNTERS.get(op.type)
-            if counter is None or not op.outputs:
+            if not does_macs(op):
                 continue
-            try:
-                macs = counter(op, graph)
-            except IndexError:  # fewer inputs than the op type has: malformed, so not countable
-                macs = None
+            macs = macs_of(op, graph)
             if macs is None:
                 result.uncounted.append(op.name)
                 continue
@@ -171,18 +182,7 @@ def format_count(n: float) -> str:
     return str(int(n)) if float(n).is_integer() else f"{n:.2f}"
 
 
-
 def op_macs(graph: OpGraph) -> dict[int, int]:
     """MACs per op index of one graph, for the ops that do MACs and whose count is a plain number."""
-    out: dict[int, int] = {}
-    for op in graph.ops:
-        counter = COUNTERS.get(op.type)
-        if counter is None or not op.outputs:
-            continue
-        try:
-            macs = counter(op, graph)
-        except IndexError:
-            continue
-        if macs is not None and macs.constant is not None:
-            out[op.index] = macs.constant
-    return out
+    counts = ((op.index, macs_of(op, graph)) for op in graph.ops if does_macs(op))
+    return {i: m.constant for i, m in counts if m is not None and m.constant is not None}
