@@ -4,19 +4,24 @@ Ops keep their type in the dialect of the format they came from (ONNX ``Conv``, 
 ``CUSTOM:<code>`` for TFLite custom ops); lowering to a device toolchain's dialect is a later stage.
 Tensors carry shape (static ints, symbolic names, or ``None`` for unknown), dtype, quantization and where
 their constant bytes live, but never the bytes themselves: readers record sizes from dims x dtype.
-Connectivity is a networkx DiGraph built on first use.
+Connectivity (producers, consumers, op-level edges, a topological order) is computed from plain dicts on first
+use and cached: a graph is not modified once built. A networkx DiGraph of the same edges is available as
+``OpGraph.nx`` for callers that want graph algorithms; networkx is imported only then (it costs a tenth of a
+second at start-up).
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Iterator, Union
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any, Iterator, Union
 
 from edgefit.errors import CorruptModelError
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 #: A dimension: a static size, a symbolic name (``"seq"``), or ``None`` when nothing is known about it.
 Dim = Union[int, str, None]
@@ -140,11 +145,29 @@ class OpGraph:
         return {t: op.index for op in self.ops for t in op.outputs if t}
 
     @cached_property
+    def predecessors(self) -> dict[int, tuple[int, ...]]:
+        """Op index -> indices of the ops whose outputs it reads, each once, in the order of its inputs."""
+        producers = self.producers
+        return {op.index: tuple(dict.fromkeys(p for t in op.inputs if (p := producers.get(t)) is not None))
+                for op in self.ops}
+
+    @cached_property
+    def successors(self) -> dict[int, tuple[int, ...]]:
+        """Op index -> indices of the ops that read its outputs, each once, in model order."""
+        out: dict[int, list[int]] = {op.index: [] for op in self.ops}
+        for op in self.ops:
+            for p in self.predecessors[op.index]:
+                out[p].append(op.index)
+        return {i: tuple(v) for i, v in out.items()}
+
+    @cached_property
     def nx(self) -> nx.DiGraph:
         """Op-level data-flow graph: node = op index, edge = at least one tensor from producer to consumer.
 
         Edge attribute ``tensors`` lists the tensors that flow along it.
         """
+        import networkx as nx
+
         g = nx.DiGraph()
         g.add_nodes_from(range(len(self.ops)))
         producers = self.producers
@@ -177,16 +200,45 @@ class OpGraph:
 
     def topological_order(self) -> list[Op]:
         """Ops in a data-flow order, ties broken by model order so the result is deterministic."""
-        try:
-            return [self.ops[i] for i in nx.lexicographical_topological_sort(self.nx)]
-        except nx.NetworkXUnfeasible:
+        return [self.ops[i] for i in self._topological_indices]
+
+    @cached_property
+    def _topological_indices(self) -> tuple[int, ...]:
+        # Kahn's algorithm with a min-heap: among the ready ops the one first in model order goes next (the
+        # order networkx's lexicographical_topological_sort gives on integer nodes).
+        successors = self.successors
+        pending = {i: len(p) for i, p in self.predecessors.items() if p}
+        ready = [op.index for op in self.ops if op.index not in pending]
+        heapq.heapify(ready)
+        order: list[int] = []
+        while ready:
+            i = heapq.heappop(ready)
+            order.append(i)
+            for j in successors[i]:
+                pending[j] -= 1
+                if pending[j] == 0:
+                    del pending[j]
+                    heapq.heappush(ready, j)
+        if pending:
+            import networkx as nx
+
             cycle = [self.ops[u].name for u, _ in nx.find_cycle(self.nx)]
             raise CorruptModelError(f"graph {self.name!r} has a data-flow cycle through ops {', '.join(cycle[:5])}"
-                                    + (" ..." if len(cycle) > 5 else "")) from None
+                                    + (" ..." if len(cycle) > 5 else ""))
+        return tuple(order)
 
     def descendants(self, op: Op) -> set[int]:
         """Indices of every op that depends on ``op`` through data flow."""
-        return nx.descendants(self.nx, op.index)
+        successors = self.successors
+        seen = {op.index}
+        stack = list(successors[op.index])
+        while stack:
+            i = stack.pop()
+            if i not in seen:
+                seen.add(i)
+                stack.extend(successors[i])
+        seen.discard(op.index)
+        return seen
 
     def walk(self) -> Iterator[tuple[OpGraph, Op]]:
         """Every op of this graph and, depth first, of its control-flow bodies."""

@@ -152,11 +152,11 @@ def subgraph_levels(graph: OpGraph, order: list[int], blocked: Mapping[int, Any]
     level: dict[int, int] = {}
     #: For CPU ops: whether an Edge TPU op lies upstream, so a mappable consumer is past a hand-off.
     after_tpu: dict[int, bool] = {}
-    nx_graph = graph.nx
+    predecessors = graph.predecessors
     for i in order:
         if i in dead:
             continue
-        producers = [p for p in nx_graph.predecessors(i) if p not in dead]
+        producers = [p for p in predecessors[i] if p not in dead]
         if i in blocked:
             level[i] = max((level[p] for p in producers), default=0)
             after_tpu[i] = any(p not in blocked or after_tpu[p] for p in producers)

@@ -57,7 +57,9 @@ def _pow(lw: _GraphLowering, op: Op) -> None:
     """Constant exponents become what the TFLite optimizer rewrites POW into (x*x, identity, sqrt)."""
     x, y = op.inputs[0], op.outputs[0]
     exponent = lw.const_value(op.inputs[1])
-    e = float(np.ravel(exponent)[0]) if exponent is not None and np.unique(exponent).size == 1 else None
+    flat = None if exponent is None else np.ravel(exponent)
+    # One value repeated (NaN, never equal to itself, matches no rewrite below either way).
+    e = float(flat[0]) if flat is not None and flat.size and (flat == flat[0]).all() else None
     if e == 1.0 and lw.shape(x) == lw.shape(y):
         _alias(lw, y, x)
     elif e == 2.0:

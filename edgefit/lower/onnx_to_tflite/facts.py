@@ -6,10 +6,11 @@ weight and bias operands, fusable activations, operator versions), the ONNX ops 
 
 from __future__ import annotations
 
-from tflite.BuiltinOperator import BuiltinOperator
-from tflite.TensorType import TensorType
-
 from edgefit.graph import Op, Tensor
+from edgefit.tflite_schema import schema_enum
+
+BuiltinOperator = schema_enum("BuiltinOperator")
+TensorType = schema_enum("TensorType")
 
 # -- note codes ---------------------------------------------------------------------------------------------------
 

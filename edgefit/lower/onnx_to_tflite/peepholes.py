@@ -52,8 +52,11 @@ def _const_scalar(lw: _GraphLowering, tensor: str) -> float | None:
         return None
     if t.quant is not None:
         return None
-    values = np.unique(np.asarray(t.value, dtype=np.float64))
-    return float(values[0]) if values.size == 1 else None
+    values = np.asarray(t.value, dtype=np.float64).ravel()
+    first = values[0]
+    # All equal, NaN equal to NaN (as np.unique counts them; which would import numpy.ma, 8 ms, for this).
+    same = values == first if first == first else np.isnan(values)
+    return float(first) if same.all() else None
 
 
 def _close(value: float | None, target: float, tol: float = 1e-3) -> bool:

@@ -5,13 +5,12 @@ reduction tables and ``_reduce_axes`` live in ``core``, whose shape inference us
 
 from __future__ import annotations
 
-from tflite.TensorType import TensorType
 
 from edgefit.graph import Op
 from edgefit.lower.onnx_to_tflite.core import (
     _COMPOSITE_REDUCE, _MUL_OPTIONS, _REDUCE, _alias, _GraphLowering, _handles, _intermediate, _reduce_axes
 )
-from edgefit.lower.onnx_to_tflite.facts import _TFLITE_TYPE, _Unlowerable
+from edgefit.lower.onnx_to_tflite.facts import _TFLITE_TYPE, TensorType, _Unlowerable
 from edgefit.lower.onnx_to_tflite.layout import _drop_axes, _normalize_axis
 
 # -- reductions -----------------------------------------------------------------------------------------------------

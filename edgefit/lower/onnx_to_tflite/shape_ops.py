@@ -10,13 +10,12 @@ import math
 from typing import Sequence
 
 import numpy as np
-from tflite.TensorType import TensorType
 
 from edgefit.graph import Dim, Op, Tensor
 from edgefit.lower.onnx_to_tflite.core import (
     _MUL_OPTIONS, _SLICE_OPTIONS, _alias, _Const, _GraphLowering, _handles, _intermediate
 )
-from edgefit.lower.onnx_to_tflite.facts import _TFLITE_TYPE, DYNAMIC_SHAPE, _Unlowerable
+from edgefit.lower.onnx_to_tflite.facts import _TFLITE_TYPE, DYNAMIC_SHAPE, TensorType, _Unlowerable
 from edgefit.lower.onnx_to_tflite.layout import (
     Perm, _channel_last, _drop_axes, _dynamic_dims, _identity, _insert_axes, _inverse, _normalize_axis, _permute,
     _same_memory_order, _static
