@@ -53,7 +53,8 @@ def _parse_input_shapes(items: list[str]) -> dict[str, list[int]]:
 
 def _analyze_args(p: argparse.ArgumentParser, default_device: str | None = "coral") -> None:
     p.add_argument("--device", "-d", default=default_device,
-                   help="device id or alias from 'edgefit devices', or the path of your own device YAML "
+                   help="device id or alias from 'edgefit devices' (ID:VARIANT for a variant, e.g. "
+                        "jetson-agx-orin-64gb:dla), or the path of your own device YAML "
                         + ("(default: %(default)s)" if default_device else
                            "(default: device in [tool.edgefit], else coral)"))
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -189,11 +190,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("analyze", help="per-op verdicts, partition and memory fit on a device",
                        description="Predict what the device's toolchain does with the model: which ops map to "
-                                   "the accelerator and which run on the CPU (with the reason and the "
-                                   "toolchain's own status text), the partition, and which parameters fit on "
-                                   "chip. ONNX models are first lowered to the toolchain's dialect (TFLite for "
-                                   "Coral); a float model is analysed as if fully int8 post-training quantized.")
-    p.add_argument("model", help="path to a .onnx or .tflite file")
+                                   "the accelerator and which run on the host (with the reason and the "
+                                   "toolchain's own status text), the partition (Hailo: the start/end nodes to "
+                                   "paste; Jetson: GPU or DLA with --device ID:dla), and the memory fit at each "
+                                   "precision the device runs (for LLMs: weights per runtime format plus the KV "
+                                   "cache at --context). For Coral, ONNX models are first lowered to TFLite and a "
+                                   "float model is analysed as if fully int8 post-training quantized.")
+    p.add_argument("model", help="path to a .onnx, .tflite or .gguf file")
     _analyze_args(p)
     p.add_argument("--format", choices=("text", "json", "edgetpu-log"), default="text",
                    help="text (default); json (documented in docs/analyze-json.md); edgetpu-log (the Edge TPU "
