@@ -257,8 +257,10 @@ def builtin_code(op_type: str) -> int | None:
 
 @lru_cache(maxsize=1)
 def _builtin_codes() -> dict[str, int]:
-    from edgefit.read.tflite import BUILTIN_NAMES  # the reader's own enum table: one source of op codes
-    return {name: code for code, name in BUILTIN_NAMES.items()}
+    # The schema's own enum, as the TFLite reader names codes (without importing the reader and the tflite
+    # package's 190 modules for an ONNX model).
+    from edgefit.tflite_schema import enum_names, schema_enum
+    return {name: code for code, name in enum_names(schema_enum("BuiltinOperator")).items()}
 
 
 @rule("CORAL-OP-VERSION", scope="model", status=STATUS_PARSE_FAILED,
