@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 import numpy as np
 
@@ -87,18 +87,40 @@ class _Sweep:
         return all(op is not None and id(op) not in self.touched for op in ops)
 
 
-def _rewrite(lw: _GraphLowering, rule: Callable[[_GraphLowering, _Uses, Op, _Sweep], bool]) -> None:
+_Rule = Callable[["_GraphLowering", _Uses, Op, _Sweep], bool]
+
+
+def _matches(*op_types: str | Iterable[str]) -> Callable[[_Rule], _Rule]:
+    """Declare the op types a rewrite rule starts from (it returns False on any other op), so sweeps skip the
+    rest of the graph; a sweep with no such op does not even index the graph's uses."""
+    types = frozenset(t for group in op_types for t in ((group,) if isinstance(group, str) else group))
+
+    def mark(rule: _Rule) -> _Rule:
+        rule.op_types = types  # type: ignore[attr-defined]
+        return rule
+
+    return mark
+
+
+def _rewrite(lw: _GraphLowering, rule: _Rule) -> None:
     """Apply ``rule`` to every op until nothing changes; a sweep skips ops it already changed."""
+    types: frozenset[str] | None = getattr(rule, "op_types", None)
     changed = True
     while changed:
         changed = False
-        uses, sweep = _Uses(lw), _Sweep()
+        uses: _Uses | None = None
+        sweep = _Sweep()
         for op in list(lw.ops):
-            if sweep.untouched(op) and rule(lw, uses, op, sweep):
-                changed = True
-        lw.ops = [op for op in lw.ops if id(op) not in sweep.removed]
+            if (types is None or op.type in types) and id(op) not in sweep.touched:
+                if uses is None:  # built before any rule of this sweep ran: the same index as up front
+                    uses = _Uses(lw)
+                if rule(lw, uses, op, sweep):
+                    changed = True
+        if sweep.removed:
+            lw.ops = [op for op in lw.ops if id(op) not in sweep.removed]
 
 
+@_matches(_FUSED_ACTIVATION)
 def _fuse_activation(lw: _GraphLowering, uses: _Uses, act: Op, sweep: _Sweep) -> bool:
     """RELU/RELU6/RELU_N1_TO_1/TANH after a conv, FC or arithmetic op becomes its fused activation."""
     if act.type not in _FUSED_ACTIVATION:
@@ -117,6 +139,7 @@ def _fuse_activation(lw: _GraphLowering, uses: _Uses, act: Op, sweep: _Sweep) ->
     return True
 
 
+@_matches("DIV")
 def _fuse_rsqrt(lw: _GraphLowering, uses: _Uses, div: Op, sweep: _Sweep) -> bool:
     """1/sqrt(x) -> RSQRT(x); y/sqrt(x) -> y * RSQRT(x) (the RMSNorm/LayerNorm spelling of torch and tf2onnx)."""
     if div.type != "DIV" or div.attrs.get("fused_activation_function", "NONE") != "NONE":
@@ -136,6 +159,7 @@ def _fuse_rsqrt(lw: _GraphLowering, uses: _Uses, div: Op, sweep: _Sweep) -> bool
     return True
 
 
+@_matches("MUL")
 def _fuse_squared_difference(lw: _GraphLowering, uses: _Uses, mul: Op, sweep: _Sweep) -> bool:
     """(a - b) * (a - b) -> SQUARED_DIFFERENCE(a, b), as Keras LayerNormalization's variance is written."""
     if mul.type != "MUL" or len(mul.inputs) != 2 or mul.inputs[0] != mul.inputs[1]:
@@ -200,6 +224,7 @@ def _one_plus(lw: _GraphLowering, uses: _Uses, tensor: str) -> Op | None:
     return add if other is not None and _close(_const_scalar(lw, other), 1.0) else None
 
 
+@_matches("FLEX:Erf", "TANH")
 def _fuse_gelu(lw: _GraphLowering, uses: _Uses, op: Op, sweep: _Sweep) -> bool:
     """The exact (Erf) and tanh-approximated GELU decompositions -> GELU, as TFLite's optimizer does."""
     if op.type == "FLEX:Erf":
@@ -266,6 +291,7 @@ def _cubic_term(lw: _GraphLowering, uses: _Uses, tensor: str) -> tuple[str, list
 _REDUCTIONS = frozenset({"MEAN", "SUM", "REDUCE_MAX", "REDUCE_MIN", "REDUCE_PROD"})
 
 
+@_matches(_REDUCTIONS)
 def _fold_reduce_reshape(lw: _GraphLowering, uses: _Uses, reduce: Op, sweep: _Sweep) -> bool:
     """A keep_dims reduction whose result is only reshaped to drop the reduced axes is one keep_dims=False
     reduction (ReduceMean/GlobalAveragePool followed by Squeeze/Flatten)."""
@@ -299,6 +325,7 @@ def _per_channel(shape: tuple[Dim, ...] | None, channels: Dim) -> bool:
     return shape[-1] == channels and all(d == 1 for d in shape[:-1])
 
 
+@_matches("ADD", "SUB", "MUL")
 def _fuse_affine(lw: _GraphLowering, uses: _Uses, op: Op, sweep: _Sweep) -> bool:
     """A per-channel constant ADD/SUB after a conv/FC folds into its bias, a MUL into its weights and bias (what
     the TFLite optimizer does, e.g. to an inference BatchNormalization)."""
@@ -358,6 +385,7 @@ def _fold_into_affine(lw: _GraphLowering, host: Op, op: Op, const: str, channels
     host.inputs[bias_index] = lw.new_const(value, "float32", (channels,), f"{label}/folded_bias")
 
 
+@_matches("RESHAPE", "TRANSPOSE")
 def _canonicalize_layout(lw: _GraphLowering, uses: _Uses, op: Op, sweep: _Sweep) -> bool:
     """No-op RESHAPE/TRANSPOSE disappear, chains of them collapse (the converter's canonicalization)."""
     if op.type not in ("RESHAPE", "TRANSPOSE"):

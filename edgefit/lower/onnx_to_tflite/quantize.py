@@ -16,7 +16,7 @@ from edgefit.lower.onnx_to_tflite.facts import (
     _SAME_SCALE_OPS, _WEIGHT_OPERAND, FLOAT_FALLBACK
 )
 from edgefit.lower.onnx_to_tflite.layout import _placeholder_quant
-from edgefit.lower.onnx_to_tflite.peepholes import _dead_code, _merge_sources, _rewrite, _Sweep, _Uses
+from edgefit.lower.onnx_to_tflite.peepholes import _dead_code, _matches, _merge_sources, _rewrite, _Sweep, _Uses
 
 if TYPE_CHECKING:
     from edgefit.lower.onnx_to_tflite.core import _GraphLowering
@@ -52,6 +52,7 @@ def _fold_qdq(lw: _GraphLowering) -> None:
     int8 input of a DEQUANTIZE directly. What is left is where the TFLite model has them too: at float inputs and
     outputs, and around ops that stay float."""
 
+    @_matches("QUANTIZE")
     def fold_quantize(lw: _GraphLowering, uses: _Uses, q: Op, sweep: _Sweep) -> bool:
         if q.type != "QUANTIZE":
             return False
@@ -84,6 +85,7 @@ def _fold_qdq(lw: _GraphLowering) -> None:
             sweep.remove(r)
         return True
 
+    @_matches(_SAME_SCALE_OPS)
     def sink_dequantize(lw: _GraphLowering, uses: _Uses, op: Op, sweep: _Sweep) -> bool:
         """A scale-preserving op (a layout TRANSPOSE the lowering placed after a DEQUANTIZE, a reshape, a pool)
         runs on the int8 data instead, keeping its scale: what the quantizer does with such ops."""
@@ -107,6 +109,7 @@ def _fold_qdq(lw: _GraphLowering) -> None:
         sweep.touch(op)
         return True
 
+    @_matches(_SAME_SCALE_OPS)
     def hoist_quantize(lw: _GraphLowering, uses: _Uses, op: Op, sweep: _Sweep) -> bool:
         """The reverse: a scale-preserving op that now writes int8 (a RESHAPE the lowering put after a 1-D conv)
         makes the quantizable op feeding it write int8 too, at the same scale."""
