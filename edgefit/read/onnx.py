@@ -326,8 +326,8 @@ class _ModelBuilder:
 
     def _check_external_locations(self, graph: OpGraph) -> None:
         base = self.path.resolve().parent
-        bad = sorted({t.external.location for t in graph.tensors.values()
-                      if t.external and not _inside(base, t.external.location)})
+        locations = {t.external.location for t in graph.tensors.values() if t.external}
+        bad = sorted(loc for loc in locations if not _inside(base, loc))  # each file once, not once per tensor
         for loc in bad:
             self.notes.append(f"external data location {loc!r} points outside the model's directory; "
                               "edgefit will never read it")

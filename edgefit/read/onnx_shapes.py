@@ -131,24 +131,32 @@ def infer_static_shapes(work: onnx.ModelProto) -> onnx.ModelProto:
     for init in work.graph.initializer:
         if init.data_location != TensorProto.EXTERNAL and math.prod(init.dims) <= MAX_ELEMENTS:
             values[init.name] = numpy_helper.to_array(init)
-    pending = [(node, {a.name: get_attribute_value(a) for a in node.attribute}) for node in work.graph.node]
+    # The graph's nodes in order (removed from ``work`` as they are folded) and, of them, those ``_evaluate``
+    # can compute at all, with their attributes (every node's is decoded: one that cannot be fails inference
+    # as a whole, as it always has).
+    nodes = list(work.graph.node)
+    attributes = [{a.name: get_attribute_value(a) for a in node.attribute} for node in nodes]
+    pending = [(node, attrs) for node, attrs in zip(nodes, attributes) if _evaluable(node)]
     inferred = onnx.shape_inference.infer_shapes(work, data_prop=True)
     folded_types: list[onnx.ValueInfoProto] = []
     for _ in range(MAX_ROUNDS):
         g = inferred.graph
         types = {v.name: v.type for v in (*g.input, *g.value_info, *g.output)}
-        keep, new = [], {}
+        keep, new, folded = [], {}, set()
         for node, attrs in pending:
             result = _evaluate(node, attrs, values, types)
             if result is not None:
                 values[node.output[0]] = new[node.output[0]] = result  # later nodes of this pass can use it
+                folded.add(id(node))
             else:
                 keep.append((node, attrs))
         if not new:
             break
         pending = keep
-        del work.graph.node[:]
-        work.graph.node.extend(node for node, _ in keep)
+        # Remove the folded nodes in place (back to front), not by clearing and copying every other node back.
+        for position in reversed([k for k, node in enumerate(nodes) if id(node) in folded]):
+            del work.graph.node[position]
+        nodes = [node for node in nodes if id(node) not in folded]
         for name, value in new.items():
             work.graph.initializer.append(numpy_helper.from_array(value, name))
             folded_types.append(onnx.helper.make_tensor_value_info(
@@ -156,6 +164,12 @@ def infer_static_shapes(work: onnx.ModelProto) -> onnx.ModelProto:
         inferred = onnx.shape_inference.infer_shapes(work, data_prop=True)
     inferred.graph.value_info.extend(folded_types)
     return inferred
+
+
+def _evaluable(node: onnx.NodeProto) -> bool:
+    """Whether ``_evaluate`` can ever compute the node (it returns None at once for any other)."""
+    return not node.domain and len(node.output) == 1 and (
+        node.op_type in ("Constant", "Shape") or node.op_type in EVALUATORS)
 
 
 def _evaluate(node: onnx.NodeProto, attrs: dict[str, Any], values: dict[str, np.ndarray],
