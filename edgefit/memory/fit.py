@@ -77,9 +77,17 @@ def weight_options(param_count: int, precisions: Iterable[str]) -> list[tuple[st
     return [(p, int(param_count * PRECISION_BITS[p] / 8)) for p in known]
 
 
-def llm_weight_options(llm: LlmArchitecture, formats: Iterable[str]) -> list[tuple[str, int]]:
-    """(runtime weight format, bytes) for an LLM, in the order given (most precise first)."""
-    return [(fmt, llm.weight_bytes(fmt)) for fmt in formats]
+def llm_weight_options(llm: LlmArchitecture, formats: Iterable[str], *, from_file: bool = False
+                       ) -> list[tuple[str, int]]:
+    """(runtime weight format, bytes) for an LLM in ``formats`` (most precise first). ``from_file``: the model is
+    the runtime's own file (GGUF): the file's bytes in its own format come first, then the formats smaller than
+    the file (a re-quantization)."""
+    options = [(fmt, llm.weight_bytes(fmt)) for fmt in formats]
+    if not from_file:
+        return options
+    own = llm.file_weight_format or str(llm.file_format).lower()
+    first = (own, int(llm.file_weight_bytes))
+    return [first, *[(f, b) for f, b in options if f != own and b < first[1]]]
 
 
 def memory_fit(weights: list[tuple[str, int]], capacity_bytes: int | None, capacity: str, *,
@@ -110,14 +118,24 @@ def usable_dram(spec: Any) -> tuple[int | None, str]:
     return usable, " ".join(parts)
 
 
+def fit_options(inputs: Any, capacity_bytes: int | None, capacity: str, weights: list[tuple[str, int]],
+                kv_dtype: str, overhead: int = 0) -> MemoryFit:
+    """``memory_fit`` over ``weights``, with the KV cache of ``inputs.llm`` (a ``TargetInput``'s) at
+    ``inputs.context`` when the model is an LLM."""
+    llm = inputs.llm
+    if llm is None:
+        return memory_fit(weights, capacity_bytes, capacity, overhead_bytes=overhead)
+    return memory_fit(weights, capacity_bytes, capacity, kv_cache_bytes=llm.kv_cache_bytes(inputs.context, kv_dtype),
+                      overhead_bytes=overhead, context=inputs.context)
+
+
 def fit_model(inputs: Any, capacity_bytes: int | None, capacity: str, precisions: Iterable[str]) -> MemoryFit:
     """Memory fit of ``inputs.model`` (a ``TargetInput``): an LLM at each of the spec's ``llm.weight_formats``
     (falling back to ``precisions``) with its KV cache at ``inputs.context``; any other model with its weights
     at each of ``precisions``."""
     llm = inputs.llm
     if llm is None:
-        return memory_fit(weight_options(inputs.param_count, precisions), capacity_bytes, capacity)
+        return fit_options(inputs, capacity_bytes, capacity, weight_options(inputs.param_count, precisions), "fp16")
     formats = list(inputs.spec.get("llm.weight_formats") or [p for p in PRECISION_ORDER if p in set(precisions)])
     kv_dtype = str(inputs.spec.get("llm.kv_cache_dtype", "fp16") or "fp16")
-    return memory_fit(llm_weight_options(llm, formats), capacity_bytes, capacity,
-                      kv_cache_bytes=llm.kv_cache_bytes(inputs.context, kv_dtype), context=inputs.context)
+    return fit_options(inputs, capacity_bytes, capacity, llm_weight_options(llm, formats), kv_dtype)

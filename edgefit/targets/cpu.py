@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from edgefit.memory.fit import usable_dram
+from edgefit.memory.fit import fit_options, llm_weight_options, usable_dram
 from edgefit.rules import evaluate
 from edgefit.rules.cpu import CpuFacts, cpu_rules
 from edgefit.targets import TargetInput, TargetResult
-from edgefit.targets.whole_graph import (FitFacts, StoredWeights, capacity_words, dynamic_input_dims, fit_options,
-                                         gib, llm_weight_options, place_ops, plain_weight_options)
+from edgefit.targets.whole_graph import (FitFacts, StoredWeights, capacity_words, dynamic_input_dims, gib,
+                                         place_ops, plain_weight_options)
 
 #: The runtime that reads each model format on a CPU.
 RUNTIMES = {"onnx": "ONNX Runtime", "tflite": "TFLite (XNNPACK)", "gguf": "llama.cpp"}

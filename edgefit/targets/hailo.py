@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from edgefit.errors import SpecError
-from edgefit.graph import Op, OpGraph
+from edgefit.graph import OpGraph
 from edgefit.memory.fit import MemoryFit, memory_fit, usable_dram
 from edgefit.report.model import OpResult
 from edgefit.rules import Finding, evaluate, first_error

@@ -24,13 +24,13 @@ from pathlib import Path
 from typing import Any
 
 from edgefit.graph import OpGraph
-from edgefit.memory.fit import FitOption, fit_model, usable_dram
+from edgefit.memory.fit import FitOption, fit_model, fit_options, llm_weight_options, usable_dram
 from edgefit.partition import ACCELERATOR, CPU, REMOVED, subgraph_levels
 from edgefit.report.model import OpResult
 from edgefit.rules import Finding, evaluate, first_error
 from edgefit.rules import jetson as rules
 from edgefit.targets import TargetInput, TargetResult
-from edgefit.targets.whole_graph import capacity_words, fit_options, llm_weight_options
+from edgefit.targets.whole_graph import capacity_words
 
 GPU_ACCELERATOR = "GPU (TensorRT)"
 GPU_HOST = "CPU (ops without a TensorRT importer)"

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from edgefit.memory.fit import usable_dram
+from edgefit.memory.fit import fit_options, llm_weight_options, usable_dram
 from edgefit.rules import evaluate
 from edgefit.rules.tpu import TpuFacts, tpu_rules
 from edgefit.targets import TargetInput, TargetResult
-from edgefit.targets.whole_graph import (FitFacts, StoredWeights, capacity_words, dynamic_input_dims, fit_options,
-                                         gib, llm_weight_options, place_ops, plain_weight_options)
+from edgefit.targets.whole_graph import (FitFacts, StoredWeights, capacity_words, dynamic_input_dims, gib,
+                                         place_ops, plain_weight_options)
 
 #: What a model that is not an LLM can be cast or quantized to for the chip: its matrix units are rated for
 #: bfloat16 and int8 (ref §4).

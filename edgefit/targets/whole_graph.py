@@ -10,12 +10,12 @@ families' fit rules (``CPU-FIT``..., ``TPU-FIT``...) read ``FitFacts``.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from edgefit.graph import Model, OpGraph
-from edgefit.memory.fit import PRECISION_BITS, FitOption, MemoryFit, memory_fit
+from edgefit.memory.fit import PRECISION_BITS, FitOption, MemoryFit
 from edgefit.report.model import OpResult
 from edgefit.rules import Finding, first_error
 
@@ -97,28 +97,6 @@ def plain_weight_options(stored: StoredWeights, alternatives: Iterable[str], *,
         if p != own and size < first[1]:
             options.append((p, size))
     return options
-
-
-def llm_weight_options(llm: Any, formats: Sequence[str], *, from_file: bool) -> list[tuple[str, int]]:
-    """Weight options of a decoder LLM in the runtime's ``formats`` (most precise first). ``from_file``: the model
-    is the runtime's own file (GGUF): the file's bytes in the file's format come first, then the formats that are
-    smaller than the file (a re-quantization)."""
-    options = [(fmt, llm.weight_bytes(fmt)) for fmt in formats]
-    if not from_file:
-        return options
-    own = llm.file_weight_format or str(llm.file_format).lower()
-    first = (own, int(llm.file_weight_bytes))
-    return [first, *[(f, b) for f, b in options if f != own and b < first[1]]]
-
-
-def fit_options(inputs: Any, capacity: int | None, capacity_text: str, weights: list[tuple[str, int]],
-                kv_dtype: str, overhead: int = 0) -> MemoryFit:
-    """``memory_fit`` over ``weights``, with the KV cache of ``inputs.llm`` at ``inputs.context`` when it is one."""
-    llm = inputs.llm
-    if llm is None:
-        return memory_fit(weights, capacity, capacity_text, overhead_bytes=overhead)
-    return memory_fit(weights, capacity, capacity_text, kv_cache_bytes=llm.kv_cache_bytes(inputs.context, kv_dtype),
-                      overhead_bytes=overhead, context=inputs.context)
 
 
 # -- fit in words ------------------------------------------------------------------------------------------------
