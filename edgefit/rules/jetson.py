@@ -19,7 +19,6 @@ Spec fields read (``JetsonContext.from_spec``): ``toolchain.version``, ``jetson.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
