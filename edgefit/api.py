@@ -18,7 +18,7 @@ from edgefit.graph import Model
 from edgefit.lower import LoweredGraph, lower
 from edgefit.read import read_model
 from edgefit.report.model import CPU_ONLY, FULL, PARTIAL, REJECTED, Report
-from edgefit.rules import Finding
+from edgefit.rules import Finding, shared_evaluations
 from edgefit.targets import DEFAULT_CONTEXT, TargetInput, analyzed_families, get_target
 
 
@@ -66,11 +66,16 @@ class Analysis:
         self.context = context
         self._lowered: dict[str, LoweredGraph] = {}
         self._macs: dict[str, dict[int, int]] = {}
+        self._lowering_findings: dict[str, list[Finding]] = {}
+        #: Rule evaluations devices with equal rule contexts share (``rules.shared_evaluations``).
+        self._evaluations: dict[Any, Any] = {}
         from edgefit.inspect import parameter_totals
         from edgefit.llm import detect_llm
 
         self.param_count, self.param_bytes, _ = parameter_totals(model)
         self.llm = detect_llm(model)
+        #: The LLM section of every report: the same for each device (each Report gets its own copy).
+        self._llm_dict = self.llm.to_dict(context) if self.llm else None
 
     def lowered(self, dialect: str) -> LoweredGraph:
         if dialect not in self._lowered:
@@ -87,8 +92,11 @@ class Analysis:
                 from edgefit.estimate.macs import op_macs
 
                 self._macs[dialect] = op_macs(lowered.graph)
-            result = target.analyze(TargetInput(model=model, lowered=lowered, spec=spec, param_count=self.param_count,
-                                                 llm=self.llm, context=self.context, op_macs=self._macs[dialect]))
+                self._lowering_findings[dialect] = _lowering_findings(lowered)
+            with shared_evaluations(self._evaluations):
+                result = target.analyze(TargetInput(model=model, lowered=lowered, spec=spec,
+                                                     param_count=self.param_count, llm=self.llm, context=self.context,
+                                                     op_macs=self._macs[dialect]))
         except EdgefitError as e:  # a later stage found the model broken: name the file, as every bad input does
             if e.path is None:
                 raise type(e)(e.detail, model.path) from None
@@ -99,7 +107,7 @@ class Analysis:
         # A model with no op graph (GGUF) runs whole in the device's runtime unless the target refuses it.
         verdict = REJECTED if result.refused else FULL if on_cpu == 0 and (on_acc or not ops) else \
             CPU_ONLY if on_acc == 0 else PARTIAL
-        findings = [*_lowering_findings(lowered), *result.findings]
+        findings = [*self._lowering_findings[dialect], *result.findings]
         return Report(
             model_path=model.path, model_format=model.format,
             model_op_count=sum(len(g) for g in model.entry_graphs), model_param_count=self.param_count,
@@ -108,7 +116,7 @@ class Analysis:
             accelerator_subgraphs=result.accelerator_subgraphs, memory=result.memory,
             device_param_bytes=result.device_param_bytes, lowered=model.format != lowered.dialect and bool(ops),
             input_shapes=self.input_shapes, notes=list(model.notes), accelerator=result.accelerator,
-            host=result.host, fit=result.fit, llm=self.llm.to_dict(self.context) if self.llm else None,
+            host=result.host, fit=result.fit, llm=copy.deepcopy(self._llm_dict),
             sections=result.sections)
 
 

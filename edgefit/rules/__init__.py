@@ -18,12 +18,15 @@ finding of an op gives the op its status, the way a compiler reports one reason 
 
 from __future__ import annotations
 
+import copy
 import importlib
 import inspect
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -157,9 +160,49 @@ def get_rule(code: str) -> Rule:
         raise KeyError(f"no rule with code {code!r}") from None
 
 
+#: The evaluations ``evaluate`` may reuse in this context (see ``shared_evaluations``); None: none.
+_SHARED: ContextVar[dict[Any, Any] | None] = ContextVar("edgefit_shared_rule_evaluations", default=None)
+
+
+@contextmanager
+def shared_evaluations(store: dict[Any, Any]) -> Iterator[None]:
+    """Within the block, ``evaluate`` runs one list of rules over one graph with one context once, however many
+    devices ask, and hands out copies of the findings after that: checks are functions of (op, graph, context)
+    alone, so two devices whose contexts are equal (the four Coral devices compile alike) get the same findings.
+    Only hashable contexts (frozen dataclasses of plain values) are shared. ``store`` keeps the evaluations and
+    their graphs, e.g. one per ``api.Analysis``, whose graphs are not modified once built."""
+    token = _SHARED.set(store)
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
 def evaluate(rules: Iterable[Rule], graph: OpGraph, ctx: Any) -> tuple[dict[int, list[Finding]], list[Finding]]:
     """Run ``rules`` over ``graph``: findings per op index (every op has an entry) and model-level findings."""
     rules = list(rules)
+    store = _SHARED.get()
+    key = None
+    if store is not None:
+        key = (id(graph), tuple(id(r) for r in rules), ctx)
+        try:
+            hash(key)
+        except TypeError:  # a context with a list, dict or unfrozen dataclass in it: evaluated each time
+            key = None
+    if key is not None and key in store:
+        _graph, per_op, model_findings = store[key]  # the stored graph keeps its id from being reused
+        return _copies(per_op), [copy.copy(f) for f in model_findings]
+    per_op, model_findings = _evaluate(rules, graph, ctx)
+    if key is not None:
+        store[key] = (graph, _copies(per_op), [copy.copy(f) for f in model_findings])
+    return per_op, model_findings
+
+
+def _copies(per_op: dict[int, list[Finding]]) -> dict[int, list[Finding]]:
+    return {i: [copy.copy(f) for f in fs] for i, fs in per_op.items()}
+
+
+def _evaluate(rules: list[Rule], graph: OpGraph, ctx: Any) -> tuple[dict[int, list[Finding]], list[Finding]]:
     model_findings = [f for r in rules if r.scope == "model" if (f := r.evaluate(None, graph, ctx))]
     per_op: dict[int, list[Finding]] = {}
     by_type: dict[str, list[Rule]] = {}  # the rules that look at each op type, in declaration order

@@ -601,7 +601,7 @@ class _GraphLowering:
             return
         _infer_missing_shapes(self, op)
         handler = self._handler(op)
-        n_ops, cached = len(self.ops), set(self._layout_cache)
+        n_ops, n_cached = len(self.ops), len(self._layout_cache)  # the handler only adds to the cache
         try:
             handler(self, op)
             missing = [o for o in op.outputs if o not in self.vals and o not in self.consts and self.used(o)]
@@ -615,7 +615,7 @@ class _GraphLowering:
             else:
                 code, reason = LOWERING_FAILED, f"internal lowering error ({type(e).__name__}: {e})"
             del self.ops[n_ops:]
-            for key in set(self._layout_cache) - cached:
+            for key in list(self._layout_cache)[n_cached:]:
                 del self._layout_cache[key]
             for o in op.outputs:
                 self.vals.pop(o, None)
