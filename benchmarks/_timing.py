@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any, Callable
 
 REPO = Path(__file__).resolve().parents[1]
 QWEN_06B = REPO.parent / "shared" / "corpus" / "qwen3" / "qwen3-0.6b.onnx"
+QWEN_17B = QWEN_06B.with_name("qwen3-1.7b.onnx")
 
 #: What any tool must do at least with an ONNX graph: parse it, build a networkx graph, sort it.
 BASELINE_SRC = """
@@ -71,15 +75,20 @@ else:
 
 
 #: As a user's shell has it: bytecode caching on (some sandboxes turn it off, which adds compile time to
-#: every start-up and measures the sandbox, not the tool).
-_USER_ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+#: every start-up and measures the sandbox, not the tool). The bytecode goes to a cache directory of this run
+#: (PYTHONPYCACHEPREFIX), so it is written even where the source tree or site-packages are read-only; the
+#: warm-up process of ``processes`` fills it.
+_PYCACHE = tempfile.mkdtemp(prefix="edgefit-bench-pycache-")
+atexit.register(shutil.rmtree, _PYCACHE, ignore_errors=True)
+USER_ENV = {**{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
+             "PYTHONPYCACHEPREFIX": _PYCACHE}
 
 
 def run_process(args: list[str]) -> tuple[float, float]:
     """(wall seconds, peak RSS in MB) of one fresh ``python ARGS`` process (ARGS: ``-m ...`` or ``-c ...``)."""
     t = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", _PEAK_RSS_WRAPPER, *args], stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, text=True, env=_USER_ENV)
+                          stderr=subprocess.PIPE, text=True, env=USER_ENV)
     wall = time.perf_counter() - t
     peak = [line for line in proc.stderr.splitlines() if line.startswith("PEAK_RSS_KB ")]
     if proc.returncode != 0 or not peak:
@@ -97,3 +106,7 @@ def processes(args: list[str], n: int = 3) -> tuple[float, float]:
 
 def baseline_process(path: str, n: int = 3) -> tuple[float, float]:
     return processes(["-c", BASELINE_SRC, path], n)
+
+
+def verdict(measured_s: float, target_s: float) -> str:
+    return "met" if measured_s <= target_s else "MISSED"
