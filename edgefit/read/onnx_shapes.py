@@ -137,6 +137,19 @@ def infer_static_shapes(work: onnx.ModelProto) -> onnx.ModelProto:
     nodes = list(work.graph.node)
     attributes = [{a.name: get_attribute_value(a) for a in node.attribute} for node in nodes]
     pending = [(node, attrs) for node, attrs in zip(nodes, attributes) if _evaluable(node)]
+    # ... and of those, the ones whose inputs can all become known (an op reading an activation never folds).
+    computable = set(values)
+    viable: set[int] = set()
+    grew = True
+    while grew:  # one pass for a graph in topological order (as ONNX requires), a second to see nothing grows
+        grew = False
+        for node, _ in pending:
+            if id(node) not in viable and (node.op_type in ("Constant", "Shape") or (
+                    any(node.input) and all(i in computable for i in node.input if i))):
+                viable.add(id(node))
+                computable.add(node.output[0])
+                grew = True
+    pending = [(node, attrs) for node, attrs in pending if id(node) in viable]
     inferred = onnx.shape_inference.infer_shapes(work, data_prop=True)
     folded_types: list[onnx.ValueInfoProto] = []
     for _ in range(MAX_ROUNDS):
