@@ -706,6 +706,26 @@ def test_shape_arithmetic_on_static_shapes_is_folded(tmp_path):
     assert types(g) == ["RESHAPE"] and g.tensors[g.ops[0].inputs[1]].value.tolist() == [2, 12]
 
 
+def test_folds_of_one_op_signature_each_compute_their_own_values(tmp_path):
+    """Constant folds of the same op type and input dtypes share one reference evaluator; each still gets the
+    values of its own inputs, and a different attribute (Gather's axis) is a different fold."""
+    nodes = [helper.make_node("Slice", ["a", "s0", "s1"], ["a0"]), helper.make_node("Slice", ["b", "s1", "s2"], ["b1"]),
+             helper.make_node("Concat", ["a0", "b1"], ["t1"], axis=0),
+             helper.make_node("Concat", ["b1", "a0"], ["t2"], axis=0),
+             helper.make_node("Gather", ["m", "s0"], ["t3"], axis=0),
+             helper.make_node("Gather", ["m", "s0"], ["t4"], axis=1),
+             *(helper.make_node("Add", [x, t], [y]) for x, t, y in
+               (("x1", "t1", "y1"), ("x2", "t2", "y2"), ("x3", "t3", "y3"), ("x4", "t4", "y4")))]
+    inits = {"a": np.array([2, 12, 5], np.float32), "b": np.array([4, 6, 7], np.float32),
+             "m": np.array([[2, 6], [12, 1]], np.float32),
+             "s0": np.array([0], np.int64), "s1": np.array([1], np.int64), "s2": np.array([2], np.int64)}
+    inputs = [vi("x1", [2]), vi("x2", [2]), vi("x3", [1, 2]), vi("x4", [2, 1])]
+    g = lowered(save(tmp_path, nodes, inputs, [vi(y, None) for y in ("y1", "y2", "y3", "y4")], inits),
+                quantize=False).graph
+    added = {op.outputs[0]: g.tensors[op.inputs[1]].value.tolist() for op in g.ops if op.type == "ADD"}
+    assert added == {"y1": [2, 6], "y2": [6, 2], "y3": [[2, 6]], "y4": [[2], [12]]}
+
+
 def test_dynamic_shape_ops_stay(tmp_path):
     nodes = [helper.make_node("Shape", ["x"], ["s"]), helper.make_node("Gather", ["s", "one"], ["n"], axis=0),
              helper.make_node("Range", ["zero", "n", "step"], ["pos"]),

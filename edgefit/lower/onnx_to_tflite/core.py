@@ -92,6 +92,8 @@ class _GraphLowering:
         #: (ONNX tensor, layout) -> lowered tensor already holding it in that layout.
         self._layout_cache: dict[tuple[str, Perm], str] = {}
         self._const_cache: dict[tuple[Any, ...], str] = {}
+        #: One-node reference evaluators for constant folding, by op signature (see ``_evaluate``).
+        self._evaluators: dict[tuple[Any, ...], Any] = parent._evaluators if parent else {}
         self._op_names: set[str] = set()
         #: The ONNX node being lowered: source of every op emitted meanwhile.
         self.node: Op | None = None
@@ -514,16 +516,27 @@ class _GraphLowering:
                         return None
                     v = numpy_helper.from_array(np.asarray(v.value))
                 attrs[k] = v
-            node = helper.make_node(op.type, op.inputs, op.outputs, **attrs)
-            arrays = {n: np.asarray(v) for n, v in values.items()}
-            graph = helper.make_graph(
-                [node], "fold",
-                [helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(a.dtype), None)
-                 for n, a in arrays.items()],
-                [helper.make_tensor_value_info(o, onnx.TensorProto.UNDEFINED, None) for o in op.outputs if o])
-            model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", self.opset)])
+            # The one-node model names its values i0, i1, ... and o0, o1, ...: folds of the same op type with
+            # the same attributes and input dtypes (the 143 Slice/Concat of a static Qwen3) share one evaluator.
+            names = {n: f"i{k}" for k, n in enumerate(values)}
+            arrays = {names[n]: np.asarray(v) for n, v in values.items()}
+            outputs = [f"o{k}" if o else "" for k, o in enumerate(op.outputs)]
+            key = (op.type, self.opset, tuple(names.get(i, "") for i in op.inputs), tuple(outputs),
+                   tuple(a.dtype for a in arrays.values()), repr(sorted(op.attrs.items())))
+            evaluator = None if any(isinstance(v, Tensor) for v in op.attrs.values()) else self._evaluators.get(key)
+            if evaluator is None:
+                node = helper.make_node(op.type, [names.get(i, "") for i in op.inputs], outputs, **attrs)
+                graph = helper.make_graph(
+                    [node], "fold",
+                    [helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(a.dtype), None)
+                     for n, a in arrays.items()],
+                    [helper.make_tensor_value_info(o, onnx.TensorProto.UNDEFINED, None) for o in outputs if o])
+                model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", self.opset)])
+                evaluator = ReferenceEvaluator(model)
+                if not any(isinstance(v, Tensor) for v in op.attrs.values()):
+                    self._evaluators[key] = evaluator
             with np.errstate(all="ignore"):
-                return [np.asarray(r) for r in ReferenceEvaluator(model).run(None, arrays)]
+                return [np.asarray(r) for r in evaluator.run(None, arrays)]
         except Exception:  # an op the reference evaluator lacks, an attribute it cannot rebuild: value unknown
             return None
 
