@@ -143,7 +143,7 @@ class _DataFlow:
         data = set(self.data)
         self.succ: dict[int, set[int]] = {i: set() for i in self.data}
         self.pred: dict[int, set[int]] = {i: set() for i in self.data}
-        for u, v in graph.nx.edges:
+        for u, v in ((u, v) for u, vs in graph.successors.items() for v in vs):
             if u in data and v in data:
                 self.succ[u].add(v)
                 self.pred[v].add(u)

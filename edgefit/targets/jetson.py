@@ -107,7 +107,7 @@ def dla_placement(graph: OpGraph, blocked: dict[int, Finding], core: int) -> Dla
             i = parent[i]
         return i
 
-    for u, v in graph.nx.edges:
+    for u, v in ((u, v) for u, vs in graph.successors.items() for v in vs):
         if u in parent and v in parent and levels[u] == levels[v]:
             parent[find(u)] = find(v)
     position = {i: k for k, i in enumerate(order)}
