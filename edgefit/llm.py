@@ -9,6 +9,7 @@ module's. docs/llm.md describes the detection and every figure's source.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -230,7 +231,7 @@ class LlmArchitecture:
 
     def weight_bytes(self, fmt: str) -> int:
         """Bytes of all weights stored in ``fmt`` (a ``WEIGHT_FORMATS`` key), per that format's real layout."""
-        return sum(self.weight_bytes_by_role(fmt).values())
+        return _weight_bytes(self, fmt)
 
     def _ggml_type(self, fmt: str, m: Matrix) -> str:
         """The ggml type llama.cpp's quantizer picks for this tensor at this llama_ftype (dense models)."""
@@ -303,6 +304,12 @@ class LlmArchitecture:
 # ---------------------------------------------------------------------------------------------------------------
 # Detection
 # ---------------------------------------------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=512)
+def _weight_bytes(arch: LlmArchitecture, fmt: str) -> int:
+    # compare prices every device's formats and the JSON lists them all: walk the matrices once per format
+    return sum(arch.weight_bytes_by_role(fmt).values())
+
 
 def detect_llm(model: Model) -> LlmArchitecture | None:
     """The decoder-only LLM in ``model``, or None when it is not one.
