@@ -73,9 +73,11 @@ class Analysis:
         from edgefit.llm import detect_llm
 
         self.param_count, self.param_bytes, _ = parameter_totals(model)
+        #: Ops of the source model (entry graphs), as every Report counts them.
+        self.op_count = sum(len(g) for g in model.entry_graphs)
         self.llm = detect_llm(model)
         #: The LLM section of every report: the same for each device (each Report gets its own copy).
-        self._llm_dict = self.llm.to_dict(context) if self.llm else None
+        self.llm_section = self.llm.to_dict(context) if self.llm else None
 
     def lowered(self, dialect: str) -> LoweredGraph:
         if dialect not in self._lowered:
@@ -110,13 +112,13 @@ class Analysis:
         findings = [*self._lowering_findings[dialect], *result.findings]
         return Report(
             model_path=model.path, model_format=model.format,
-            model_op_count=sum(len(g) for g in model.entry_graphs), model_param_count=self.param_count,
+            model_op_count=self.op_count, model_param_count=self.param_count,
             model_param_bytes=self.param_bytes, device_id=spec.id, device_name=spec.name,
             toolchain=result.toolchain, verdict=verdict, ops=ops, findings=[f.to_dict() for f in findings],
             accelerator_subgraphs=result.accelerator_subgraphs, memory=result.memory,
             device_param_bytes=result.device_param_bytes, lowered=model.format != lowered.dialect and bool(ops),
             input_shapes=self.input_shapes, notes=list(model.notes), accelerator=result.accelerator,
-            host=result.host, fit=result.fit, llm=copy.deepcopy(self._llm_dict),
+            host=result.host, fit=result.fit, llm=copy.deepcopy(self.llm_section),
             sections=result.sections)
 
 

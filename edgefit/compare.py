@@ -112,12 +112,10 @@ def compare(model: str | os.PathLike[str] | Model, devices: Iterable[str | Devic
             progress(spec.id)
         rows.append(row_of(analysis.report(spec)))
     rows.sort(key=CompareRow.sort_key)
-    first = rows[0].report if rows else None
     m = analysis.model
-    model_info = {"path": m.path, "format": m.format, "op_count": sum(len(g) for g in m.entry_graphs),
+    model_info = {"path": m.path, "format": m.format, "op_count": analysis.op_count,
                   "param_count": analysis.param_count, "param_bytes": analysis.param_bytes,
-                  "input_shapes": analysis.input_shapes,
-                  "llm": first.llm if first else (analysis.llm.to_dict(context) if analysis.llm else None),
+                  "input_shapes": analysis.input_shapes, "llm": analysis.llm_section,
                   "context": context if analysis.llm else None}
     return Comparison(model_info, rows)
 

@@ -17,7 +17,7 @@ from typing import Any
 from edgefit.graph import OpGraph
 from edgefit.memory import MemoryPlan, plan_memory
 from edgefit.memory.fit import FitOption, MemoryFit
-from edgefit.partition import ACCELERATOR, CPU, Partition, partition_graph
+from edgefit.partition import Partition, partition_graph
 from edgefit.report.model import OpResult
 from edgefit.rules import Finding, evaluate, first_error
 from edgefit.rules.coral import CoralContext, CoralModelFacts, coral_fit_rules, coral_rules
@@ -48,7 +48,7 @@ def predict(graph: OpGraph, spec: Any) -> tuple[dict[int, list[Finding]], list[F
 
 def op_results(graph: OpGraph, partition: Partition, op_findings: Mapping[int, list[Finding]],
                op_macs: Mapping[int, int]) -> list[OpResult]:
-    """Every op with its placement, status and the codes of its findings (shared by partitioning targets)."""
+    """Every op with its placement, status and the codes of its findings."""
     ops = []
     for op in graph.ops:
         p = partition[op.index]
@@ -100,4 +100,3 @@ class CoralTarget:
 
 
 TARGET = CoralTarget()
-__all__ = ["ACCELERATOR", "CPU", "MappingSpec", "TARGET", "predict", "op_results"]
