@@ -56,6 +56,8 @@ def fix_input_shapes(proto: onnx.ModelProto, shapes: dict[str, Any], path: Path)
     inputs = [v for v in proto.graph.input if v.name not in inits]
     symbols = {d.dim_param for v in inputs for d in v.type.tensor_type.shape.dim if d.dim_param}
     by_name = {v.name: v for v in inputs}
+    #: symbol -> the values the user's shapes give it (a symbol given two values, like Paddle's "?", is no binding).
+    bound: dict[str, set[int]] = {}
     for key, value in shapes.items():
         if key in by_name:
             dims = by_name[key].type.tensor_type.shape.dim
@@ -64,13 +66,17 @@ def fix_input_shapes(proto: onnx.ModelProto, shapes: dict[str, Any], path: Path)
                 raise UsageError(f"--input-shape {key}: the input has rank {len(dims)}, got {len(shape)} dims "
                                  f"({'x'.join(map(str, shape))})", path)
             for d, n in zip(dims, shape):
-                if d.HasField("dim_value") and d.dim_value != n:
+                # dim_value <= 0 (Paddle exports write -1) is a dynamic dim, as converters read it
+                if d.HasField("dim_value") and d.dim_value > 0 and d.dim_value != n:
                     raise UsageError(f"--input-shape {key}: dim {d.dim_value} is static in the model, got {n}", path)
+                if d.dim_param:
+                    bound.setdefault(d.dim_param, set()).add(n)
                 d.dim_value = n
         elif key in symbols:
             if isinstance(value, (list, tuple)) and len(value) != 1:
                 raise UsageError(f"--input-shape {key}: {key!r} is a single dim, give one number", path)
             n = int(value[0] if isinstance(value, (list, tuple)) else value)
+            bound.setdefault(key, set()).add(n)
             for v in inputs:
                 for d in v.type.tensor_type.shape.dim:
                     if d.dim_param == key:
@@ -79,6 +85,13 @@ def fix_input_shapes(proto: onnx.ModelProto, shapes: dict[str, Any], path: Path)
             known = ", ".join([*by_name, *sorted(symbols)]) or "none"
             raise UsageError(f"--input-shape {key}: no input or symbolic dim of that name (inputs and dims: {known})",
                              path)
+    # A fixed symbol is fixed everywhere it appears: in the other inputs and in control-flow bodies' declared
+    # types (an If/Loop body's outputs name the same "batch" as the inputs; left symbolic they stay dynamic).
+    fixed = {sym: next(iter(ns)) for sym, ns in bound.items() if len(ns) == 1}
+    if fixed:
+        _substitute_symbols(inputs, fixed)
+        for body in _bodies(proto.graph):
+            _substitute_symbols((*body.input, *body.output, *body.value_info), fixed)
     # Every recorded intermediate shape may mention the old symbols: drop them and infer afresh.
     del proto.graph.value_info[:]
     for out in proto.graph.output:
@@ -86,11 +99,36 @@ def fix_input_shapes(proto: onnx.ModelProto, shapes: dict[str, Any], path: Path)
             out.type.tensor_type.ClearField("shape")
 
 
+def _substitute_symbols(values: Any, fixed: dict[str, int]) -> None:
+    for v in values:
+        if v.type.HasField("tensor_type"):
+            for d in v.type.tensor_type.shape.dim:
+                if d.dim_param in fixed:
+                    d.dim_value = fixed[d.dim_param]
+
+
+def _bodies(graph: onnx.GraphProto) -> list[onnx.GraphProto]:
+    """Every control-flow body under ``graph`` (If branches, Loop/Scan bodies), nested ones included."""
+    out, stack = [], [graph]
+    while stack:
+        for node in stack.pop().node:
+            for a in node.attribute:
+                found = [a.g] if a.type == AttributeProto.GRAPH else list(a.graphs)
+                out.extend(found)
+                stack.extend(found)
+    return out
+
+
 def _dims(shape_proto: Any) -> tuple[Dim, ...]:
+    """Dims: an int, a symbol or None (unknown). A negative dim_value (Paddle exports write -1) is a dynamic dim,
+    as converters read it; 0 stays a real empty dim (exporters write empty shape operands)."""
     out: list[Dim] = []
     for d in shape_proto.dim:
         which = d.WhichOneof("value")
-        out.append(d.dim_value if which == "dim_value" else d.dim_param if which == "dim_param" else None)
+        if which == "dim_value":
+            out.append(d.dim_value if d.dim_value >= 0 else None)
+        else:
+            out.append(d.dim_param if which == "dim_param" else None)
     return tuple(out)
 
 
@@ -165,7 +203,7 @@ class _ModelBuilder:
                 init.data_location = TensorProto.EXTERNAL
         inputs_static = all(
             v.type.WhichOneof("value") == "tensor_type" and v.type.tensor_type.HasField("shape")
-            and all(d.HasField("dim_value") for d in v.type.tensor_type.shape.dim)
+            and all(d.HasField("dim_value") and d.dim_value > 0 for d in v.type.tensor_type.shape.dim)
             for v in self.proto.graph.input)
         try:
             if inputs_static:  # then every shape computation is a constant: fold them for exact shapes

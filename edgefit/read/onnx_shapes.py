@@ -72,6 +72,7 @@ EVALUATORS: dict[str, Callable[[dict[str, Any], list[Any]], Any]] = {
     "Cast": lambda a, x: np.asarray(x[0]).astype(onnx.helper.tensor_dtype_to_np_dtype(a["to"])),
     "Slice": _slice,
     "Reshape": _reshape,
+    "Transpose": lambda a, x: np.transpose(x[0], a.get("perm")),
     "Add": lambda a, x: np.add(x[0], x[1]),
     "Sub": lambda a, x: np.subtract(x[0], x[1]),
     "Mul": lambda a, x: np.multiply(x[0], x[1]),
@@ -101,7 +102,8 @@ def _static(shape: tuple[Any, ...] | None) -> bool:
 def _shape_of(type_proto: Any) -> tuple[Any, ...] | None:
     if type_proto.WhichOneof("value") != "tensor_type" or not type_proto.tensor_type.HasField("shape"):
         return None
-    return tuple(d.dim_value if d.HasField("dim_value") else None for d in type_proto.tensor_type.shape.dim)
+    return tuple(d.dim_value if d.HasField("dim_value") and d.dim_value >= 0 else None
+                 for d in type_proto.tensor_type.shape.dim)
 
 
 def _result_small(node: onnx.NodeProto, values: list[Any]) -> bool:
@@ -191,6 +193,8 @@ def _evaluate(node: onnx.NodeProto, attrs: dict[str, Any], values: dict[str, np.
     if node.domain or len(node.output) != 1:
         return None
     result = None
+    if any(isinstance(v, TensorProto) and v.data_location == TensorProto.EXTERNAL for v in attrs.values()):
+        return None  # numpy_helper.to_array would open the external file (relative to the working directory)
     if node.op_type == "Constant" and isinstance(attrs.get("value"), TensorProto):
         if math.prod(attrs["value"].dims) <= MAX_ELEMENTS:
             result = numpy_helper.to_array(attrs["value"])
