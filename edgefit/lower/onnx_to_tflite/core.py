@@ -29,7 +29,7 @@ from edgefit.lower.onnx_to_tflite.layout import (
 )
 from edgefit.lower.onnx_to_tflite.peepholes import (
     _canonicalize_layout, _dead_code, _fold_reduce_reshape, _fuse_activation, _fuse_affine, _fuse_gelu, _fuse_rsqrt,
-    _fuse_squared_difference, _rewrite
+    _fuse_squared_difference, _int8_pool_pad, _rewrite
 )
 from edgefit.lower.onnx_to_tflite.quantize import _assume_int8, _fold_qdq, _legalize_types, _propagate_scales
 
@@ -87,6 +87,8 @@ class _GraphLowering:
         self.tensors: dict[str, Tensor] = {}
         self.vals: dict[str, _Val] = {}
         self.consts: dict[str, _Const] = dict(parent.consts) if parent else {}
+        #: Names read inside If branches inlined into this graph (their condition was constant).
+        self.inlined_uses: set[str] = set()
         self.inputs: list[str] = []
         self.outputs: list[str] = []
         #: (ONNX tensor, layout) -> lowered tensor already holding it in that layout.
@@ -156,7 +158,8 @@ class _GraphLowering:
 
     def used(self, name: str) -> bool:
         """Whether an ONNX value is read by an op or is a graph output."""
-        return bool(name) and (bool(self.src.consumers(name)) or name in self.src.outputs)
+        return bool(name) and (bool(self.src.consumers(name)) or name in self.src.outputs
+                               or name in self.inlined_uses)
 
     def input(self, op: Op, i: int) -> str | None:
         """The op's i-th input name, ``None`` when absent or omitted."""
@@ -704,7 +707,7 @@ class _GraphLowering:
                 _fold_qdq(self)
             _propagate_scales(self)
             _legalize_types(self)
-        for rule in (_fuse_activation, _fold_reduce_reshape, _canonicalize_layout):
+        for rule in (_fuse_activation, _int8_pool_pad, _fold_reduce_reshape, _canonicalize_layout):
             _rewrite(self, rule)
         _dead_code(self)
         return self.build()

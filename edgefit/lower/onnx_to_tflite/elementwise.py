@@ -87,6 +87,10 @@ def _variadic(lw: _GraphLowering, op: Op) -> None:
     if len(operands) == 1:
         _alias(lw, y, operands[0])
         return
+    shapes = [lw.shape(x) for x in operands]
+    if op.type == "Sum" and shapes[0] is not None and all(s == shapes[0] for s in shapes):
+        _add_n(lw, operands, y)
+        return
     acc = operands[0]
     for k, x in enumerate(operands[1:]):
         last = k == len(operands) - 2 and op.type != "Mean"
@@ -100,6 +104,15 @@ def _variadic(lw: _GraphLowering, op: Op) -> None:
         n = f"{y}/count"
         lw.consts[n] = _Const("float32", (), np.asarray(1.0 / len(operands), np.float32))
         _emit_elementwise(lw, "MUL", [acc, n], y)
+
+
+def _add_n(lw: _GraphLowering, operands: list[str], y: str) -> None:
+    """``Sum`` of equal shapes is one ADD_N: onnx2tf writes ``tf.add_n`` for it (``onnx2tf/ops/Sum.py``) and the
+    TFLite converter legalizes ``tf.AddN`` to ``tfl.add_n``. ADD_N has no int8 kernel (``add_n.cc`` takes float32 and
+    int32; no ``QuantizableResult`` in ``tfl_ops.td``) and no fused activation, so in an int8 model it stays float
+    between DEQUANTIZE/QUANTIZE and a following Relu is a separate RELU."""
+    perm = lw.common_perm(operands, len(lw.shape(operands[0]) or ()))
+    lw.emit("ADD_N", [lw.need(x, perm) for x in operands], [lw.output(y, perm)])
 
 
 @_handles("Mod")

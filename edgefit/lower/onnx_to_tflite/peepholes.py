@@ -436,3 +436,36 @@ def _dead_code(lw: _GraphLowering) -> None:
         if len(alive) == len(lw.ops):
             return
         lw.ops = alive
+
+
+#: Activations whose int8 output range starts at 0: the output zero point is the int8 minimum (-128).
+_NON_NEGATIVE = frozenset({"RELU", "RELU6", "RELU_0_TO_1", "LOGISTIC"})
+
+
+def _starts_at_zero(lw: _GraphLowering, uses: _Uses, tensor: str) -> bool:
+    t = lw.tensors.get(tensor)
+    if t is not None and t.quant is not None and t.quant.zero_point and not any(
+            s != s for s in t.quant.scale):  # calibrated (QDQ) quantization: read the zero point itself
+        return all(z == -128 for z in t.quant.zero_point)
+    producer = uses.producer.get(tensor)
+    return producer is not None and (producer.type in _NON_NEGATIVE or
+                                     producer.attrs.get("fused_activation_function") in _NON_NEGATIVE)
+
+
+@_matches("PADV2")
+def _int8_pool_pad(lw: _GraphLowering, uses: _Uses, pad: Op, sweep: _Sweep) -> bool:
+    """The -inf PADV2 in front of a max pool with explicit pads is a plain PAD in an int8 model whose pooled input
+    starts at 0 (after ReLU/ReLU6/sigmoid): onnx2tf pads with the lowest value, which quantizes to -128, the
+    input's zero point, and the TFLite quantizer writes a zero-point fill as PAD (the PAD kernel fills with the
+    zero point). An input that can be negative keeps its PADV2 (-128 is not its zero point)."""
+    if len(pad.inputs) < 3 or lw.tensors.get(pad.inputs[0]) is None or lw.tensors[pad.inputs[0]].dtype != "int8":
+        return False
+    consumers = uses.consumers.get(pad.outputs[0], [])
+    if not consumers or any(c.type != "MAX_POOL_2D" for c in consumers):
+        return False
+    if not _starts_at_zero(lw, uses, pad.inputs[0]):
+        return False
+    pad.type = "PAD"
+    pad.inputs = pad.inputs[:2]
+    sweep.touch(pad)
+    return True

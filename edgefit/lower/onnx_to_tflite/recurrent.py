@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from edgefit.graph import Dim, Op, OpGraph
-from edgefit.lower.onnx_to_tflite.core import _GraphLowering, _handles
+from edgefit.lower.onnx_to_tflite.core import _Const, _GraphLowering, _handles
 from edgefit.lower.onnx_to_tflite.facts import CONTROL_FLOW, DYNAMIC_SHAPE, _Unlowerable
 
 # -- recurrent and control flow ---------------------------------------------------------------------------------------
@@ -108,10 +110,40 @@ def _free_names(graph: OpGraph) -> list[str]:
     return free
 
 
+def _inline_branch(lw: _GraphLowering, op: Op, body: OpGraph) -> None:
+    """Lower the taken branch of an If whose condition is known at conversion time in place of the If.
+
+    This is what the TF path does: onnx2tf builds the If as ``tf.cond`` (keras ``switch``) of both branches, and
+    TensorFlow's constant folding / the MLIR ``tf.If`` canonicalization replace a conditional on a constant
+    predicate by the taken branch, so no IF (and no untaken subgraph) reaches the TFLite file."""
+    for name, t in body.tensors.items():
+        if t.is_constant and name not in lw.consts:
+            lw.consts[name] = _Const(t.dtype, t.shape, t.value)
+        elif name not in lw.info and name not in lw.src.tensors:
+            lw.info[name] = t
+    lw.inlined_uses |= {i for inner in body.ops for i in inner.inputs if i} | set(body.outputs)
+    for inner in body.topological_order():
+        lw.lower_op(inner)
+    lw.node = op
+    for out, result in zip(op.outputs, body.outputs):
+        if not out:
+            continue
+        if result in lw.vals:
+            lw.vals[out] = lw.vals[result]
+        elif result in lw.consts:
+            lw.consts[out] = lw.consts[result]
+
+
 @_handles("If", "Loop")
 def _control_flow(lw: _GraphLowering, op: Op) -> None:
     """If -> IF, Loop -> WHILE, each body lowered as its own subgraph; outer-scope values it reads become extra
-    operands (TFLite subgraphs see only their inputs)."""
+    operands (TFLite subgraphs see only their inputs). An If on a constant condition is its taken branch."""
+    if op.type == "If" and lw.const_value(lw.input(op, 0)) is not None:
+        cond = lw.const_value(lw.input(op, 0))
+        key = "then_branch" if bool(np.ravel(cond)[0]) else "else_branch"
+        if key in op.bodies and np.size(cond) == 1:
+            _inline_branch(lw, op, op.bodies[key])
+            return
     roles = {"If": (("then_branch", "then"), ("else_branch", "else")), "Loop": (("body", "body"),)}[op.type]
     bodies = [(op.bodies[key], role) for key, role in roles if key in op.bodies]
     if len(bodies) != len(roles):

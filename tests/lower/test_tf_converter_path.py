@@ -1,0 +1,137 @@
+"""The lowering follows onnx2tf's TF-converter path (ONNX -> TensorFlow graph -> ``TFLiteConverter``): one tiny
+in-memory graph per converter behaviour. Each test's docstring says what onnx2tf / the TFLite converter do and
+where that is written down (onnx2tf's op modules, TensorFlow's MLIR passes and kernels)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from edgefit.graph import OpGraph
+from edgefit.lower import LoweredGraph, lower
+from edgefit.lower.onnx_to_tflite import core as lowering_core
+from edgefit.read import read_model
+
+F = TensorProto.FLOAT
+RNG = np.random.default_rng(0)
+
+
+@pytest.fixture(autouse=True)
+def strict(monkeypatch):
+    monkeypatch.setattr(lowering_core, "_STRICT", True)
+
+
+def vi(name, shape, dtype=F):
+    return helper.make_tensor_value_info(name, dtype, shape)
+
+
+def w(*shape, scale=0.5):
+    return (RNG.standard_normal(shape) * scale).astype(np.float32)
+
+
+def save(tmp_path: Path, nodes, inputs, outputs, inits=None, opset=17) -> Path:
+    graph = helper.make_graph(nodes, "m", inputs, outputs,
+                              initializer=[numpy_helper.from_array(np.asarray(v), k) for k, v in (inits or {}).items()])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    model.ir_version = 8
+    path = tmp_path / "m.onnx"
+    onnx.save(model, str(path))
+    return path
+
+
+def lowered(path: Path, input_shapes=None) -> LoweredGraph:
+    return lower(read_model(path, input_shapes), "tflite")
+
+
+def types(g: OpGraph) -> list[str]:
+    return [op.type for op in g.ops]
+
+
+# -- control flow ---------------------------------------------------------------------------------------------------
+
+def test_if_on_a_constant_condition_is_its_taken_branch(tmp_path):
+    """onnx2tf builds If as ``tf.cond`` of both branches; with a predicate known at conversion time TensorFlow's
+    constant folding (and the MLIR ``tf.If`` canonicalization) keep only the taken branch: no IF, no subgraphs.
+    Here the condition is ``Shape(x)[0] == 1``, constant once the batch is fixed."""
+    then_g = helper.make_graph([helper.make_node("Relu", ["x"], ["t"])], "then", [], [vi("t", [1, 8])])
+    else_g = helper.make_graph([helper.make_node("Neg", ["x"], ["e"])], "else", [], [vi("e", [1, 8])])
+    nodes = [helper.make_node("Shape", ["x"], ["s"]),
+             helper.make_node("Gather", ["s", "zero"], ["n"], axis=0),
+             helper.make_node("Equal", ["n", "one"], ["cond"]),
+             helper.make_node("If", ["cond"], ["y"], then_branch=then_g, else_branch=else_g),
+             helper.make_node("Sigmoid", ["y"], ["z"])]
+    p = save(tmp_path, nodes, [vi("x", ["batch", 8])], [vi("z", None)],
+             {"zero": np.array(0, np.int64), "one": np.array(1, np.int64)})
+    dynamic = lowered(p)
+    assert "IF" in types(dynamic.graph) and len(dynamic.graphs) == 3
+    fixed = lowered(p, {"batch": 1})
+    assert types(fixed.graph) == ["RELU", "LOGISTIC"]
+    assert len(fixed.graphs) == 1
+
+
+# -- int8 max-pool padding and ADD_N (fixed together: either alone gives wrong verdicts) ---------------------------
+
+def _conv_pool(tmp_path, act: str | None):
+    """Conv (-> act) -> MaxPool k3 s2 with symmetric pads 1 (not TF's SAME), the classic ResNet stem."""
+    nodes = [helper.make_node("Conv", ["x", "w", "b"], ["c"], pads=[1, 1, 1, 1], kernel_shape=[3, 3])]
+    src = "c"
+    if act:
+        nodes.append(helper.make_node(act, ["c"], ["a"]))
+        src = "a"
+    nodes.append(helper.make_node("MaxPool", [src], ["y"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]))
+    return save(tmp_path, nodes, [vi("x", [1, 4, 8, 8])], [vi("y", None)], {"w": w(6, 4, 3, 3), "b": w(6)})
+
+
+def test_int8_max_pool_pad_after_relu_is_a_plain_pad(tmp_path):
+    """onnx2tf pads a max pool's explicit pads with the lowest float; quantized that is -128, which after a ReLU is
+    the input's zero point, so the int8 file holds a plain PAD (zero-point fill) in front of a VALID MAX_POOL_2D."""
+    lg = lowered(_conv_pool(tmp_path, "Relu"))
+    assert types(lg.graph) == ["CONV_2D", "PAD", "MAX_POOL_2D"]
+    assert lg.graph.ops[0].attrs["fused_activation_function"] == "RELU"
+    assert len(lg.graph.ops[1].inputs) == 2
+
+
+def test_int8_max_pool_pad_of_a_signed_input_keeps_padv2(tmp_path):
+    """Without the ReLU the input can be negative: -128 is not its zero point and the -inf fill stays a PADV2."""
+    lg = lowered(_conv_pool(tmp_path, None))
+    assert types(lg.graph) == ["CONV_2D", "PADV2", "MAX_POOL_2D"]
+
+
+def test_float_lowering_keeps_padv2_even_after_relu(tmp_path):
+    """The PAD rewrite is an int8 fact (the fill equals the zero point); a float graph keeps the -inf PADV2."""
+    from edgefit.lower.onnx_to_tflite import lower_onnx_to_tflite
+
+    lg = lower_onnx_to_tflite(read_model(_conv_pool(tmp_path, "Relu")), quantize=False)
+    assert "PADV2" in types(lg.graph)
+
+
+def test_sum_is_add_n_which_stays_float_and_keeps_a_separate_relu(tmp_path):
+    """``Sum`` -> ``tf.add_n`` (onnx2tf/ops/Sum.py) -> ADD_N, which has no int8 kernel and no fused activation:
+    DEQUANTIZE each input, float ADD_N, QUANTIZE, then an int8 RELU of its own."""
+    nodes = [helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], kernel_shape=[1, 1]),
+             helper.make_node("Conv", ["x", "w2", "b2"], ["c2"], kernel_shape=[1, 1]),
+             helper.make_node("Sum", ["c1", "c2", "x6"], ["s"]),
+             helper.make_node("Relu", ["s"], ["y"])]
+    p = save(tmp_path, nodes, [vi("x", [1, 6, 4, 4]), vi("x6", [1, 6, 4, 4])], [vi("y", None)],
+             {"w1": w(6, 6, 1, 1), "b1": w(6), "w2": w(6, 6, 1, 1), "b2": w(6)})
+    g = lowered(p).graph
+    counts = Counter(types(g))
+    assert counts["ADD_N"] == 1 and counts["ADD"] == 0
+    assert counts["DEQUANTIZE"] == 3 and counts["QUANTIZE"] == 1 and counts["RELU"] == 1
+    add_n = next(op for op in g.ops if op.type == "ADD_N")
+    assert len(add_n.inputs) == 3 and g.tensors[add_n.outputs[0]].dtype == "float32"
+    relu = next(op for op in g.ops if op.type == "RELU")
+    assert g.tensors[relu.inputs[0]].dtype == "int8"
+    assert any(n.code == "LOWER-FLOAT-FALLBACK" for n in lowered(p).notes)
+
+
+def test_sum_with_broadcasting_operands_stays_a_chain_of_adds(tmp_path):
+    """tf.add_n needs equal shapes; a broadcasting Sum (a per-channel constant) is the ADD chain."""
+    nodes = [helper.make_node("Sum", ["x", "x2", "bias"], ["y"])]
+    p = save(tmp_path, nodes, [vi("x", [1, 6]), vi("x2", [1, 6])], [vi("y", None)], {"bias": w(6)})
+    assert "ADD_N" not in types(lowered(p).graph)
