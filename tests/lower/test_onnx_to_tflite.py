@@ -468,7 +468,7 @@ def test_small_cnn_numerics(tmp_path):
     path = save(tmp_path, nodes, [vi("x", [1, 3, 8, 8])], [vi("y", None)], inits, opset=13)
     lg = check_numerics(path, {"x": RNG.standard_normal((1, 3, 8, 8)).astype(np.float32)})
     assert "TRANSPOSE" not in types(lg.graph)
-    assert {"CONCATENATION", "RESIZE_NEAREST_NEIGHBOR", "PAD", "STRIDED_SLICE", "SPLIT", "DEPTH_TO_SPACE", "MEAN",
+    assert {"CONCATENATION", "RESIZE_NEAREST_NEIGHBOR", "PAD", "STRIDED_SLICE", "DEPTH_TO_SPACE", "MEAN",
             "SOFTMAX", "MAX_POOL_2D", "AVERAGE_POOL_2D"} <= set(types(lg.graph))
     cat = only(lg.graph, "CONCATENATION")
     assert cat.attrs["axis"] == 3  # ONNX channel axis 1 is the last NHWC axis
@@ -746,7 +746,7 @@ def test_dynamic_shape_ops_stay(tmp_path):
     (helper.make_node("Expand", ["x", "a"], ["y"]), {"a": np.array([2, 1, 3, 4], np.int64)}, "BROADCAST_TO"),
     (helper.make_node("Tile", ["x", "a"], ["y"]), {"a": np.array([1, 2, 1], np.int64)}, "TILE"),
     (helper.make_node("Gather", ["x", "a"], ["y"], axis=2), {"a": np.array([3, 0], np.int64)}, "GATHER"),
-    (helper.make_node("Split", ["x", "a"], ["y", "z"], axis=2), {"a": np.array([1, 3], np.int64)}, "SPLIT_V"),
+    (helper.make_node("Split", ["x", "a"], ["y", "z"], axis=2), {"a": np.array([1, 3], np.int64)}, "STRIDED_SLICE"),
     (helper.make_node("Slice", ["x", "s", "e", "a", "st"], ["y"]),
      {"s": np.array([3], np.int64), "e": np.array([0], np.int64), "a": np.array([2], np.int64),
       "st": np.array([-2], np.int64)}, "STRIDED_SLICE"),

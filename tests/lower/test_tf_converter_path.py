@@ -135,3 +135,43 @@ def test_sum_with_broadcasting_operands_stays_a_chain_of_adds(tmp_path):
     nodes = [helper.make_node("Sum", ["x", "x2", "bias"], ["y"])]
     p = save(tmp_path, nodes, [vi("x", [1, 6]), vi("x2", [1, 6])], [vi("y", None)], {"bias": w(6)})
     assert "ADD_N" not in types(lowered(p).graph)
+
+
+# -- Split, depthwise strides ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("sizes", [[2, 2, 2], [1, 5], None])
+def test_static_split_is_one_strided_slice_per_output(tmp_path, sizes):
+    """onnx2tf's TF path: a static Split is a STRIDED_SLICE per output (no SPLIT/SPLIT_V), the other axes masked."""
+    inputs = ["x", "sizes"] if sizes else ["x"]
+    outs = [f"y{k}" for k in range(len(sizes) if sizes else 3)]
+    inits = {"sizes": np.array(sizes, np.int64)} if sizes else {}
+    p = save(tmp_path, [helper.make_node("Split", inputs, outs, axis=1)], [vi("x", [1, 6, 4])],
+             [vi(o, None) for o in outs], inits, opset=13)
+    g = lowered(p).graph
+    assert types(g) == ["STRIDED_SLICE"] * len(outs)
+    expected = sizes or [2, 2, 2]
+    starts = np.cumsum([0, *expected[:-1]])
+    for op, start, size in zip(g.ops, starts, expected):
+        begin, end = g.tensors[op.inputs[1]].value, g.tensors[op.inputs[2]].value
+        assert begin[1] == start and end[1] == start + size
+        assert op.attrs["begin_mask"] == op.attrs["end_mask"] == 0b101
+        assert g.tensors[op.outputs[0]].shape == (1, size, 4)
+
+
+def test_split_of_a_dynamic_axis_keeps_split(tmp_path):
+    """Without a static size on the split axis there is nothing to slice by: SPLIT stays."""
+    p = save(tmp_path, [helper.make_node("Split", ["x"], ["a", "b"], axis=1)], [vi("x", [1, "n"])],
+             [vi("a", None), vi("b", None)], opset=13)
+    assert types(lowered(p).graph) == ["SPLIT"]
+
+
+@pytest.mark.parametrize("strides, expect", [([2, 2], "DEPTHWISE_CONV_2D"), ([2, 1], "CONV_2D")])
+def test_depthwise_conv_with_unequal_strides_is_a_grouped_conv2d(tmp_path, strides, expect):
+    """TensorFlow's depthwise kernel needs stride_h == stride_w, so the TF path builds a depthwise conv with unequal
+    strides as a grouped convolution: CONV_2D with a [O, kh, kw, 1] filter."""
+    p = save(tmp_path, [helper.make_node("Conv", ["x", "w"], ["y"], group=4, kernel_shape=[3, 3], strides=strides)],
+             [vi("x", [1, 4, 9, 9])], [vi("y", None)], {"w": w(4, 1, 3, 3)})
+    g = lowered(p).graph
+    assert types(g) == [expect]
+    assert g.tensors[g.ops[0].inputs[1]].shape == ((1, 3, 3, 4) if expect == "DEPTHWISE_CONV_2D" else (4, 3, 3, 1))
+    assert (g.ops[0].attrs["stride_h"], g.ops[0].attrs["stride_w"]) == tuple(strides)

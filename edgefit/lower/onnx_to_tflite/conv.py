@@ -144,7 +144,10 @@ def _conv(lw: _GraphLowering, op: Op) -> None:
     if rank == 5:
         _conv3d(lw, op, group, kernel, strides, dilations)
         return
-    depthwise = group > 1 and group == cin and ws[1] == 1
+    # TensorFlow's depthwise kernel takes equal row/column strides only (DepthwiseConv2dNative: "Current
+    # implementation only supports equal length strides in the row and column dimensions"), so on the TF path a
+    # 2-D depthwise conv with stride_h != stride_w is built as a grouped convolution: CONV_2D, filter [O, kh, kw, 1].
+    depthwise = group > 1 and group == cin and ws[1] == 1 and (spatial != 2 or strides[0] == strides[1])
     padding, explicit = _window_padding(op, xs[2:], kernel, strides, dilations)
     x4 = _as_nhwc(lw, x)
     if explicit:

@@ -159,11 +159,33 @@ def _split(lw: _GraphLowering, op: Op) -> None:
     la = perm.index(axis)
     xl = lw.need(x, perm)
     outs = [lw.output(o, perm) for o in outputs]
+    dim = (lw.shape(x) or (None,) * rank)[axis]
+    if not sizes and isinstance(dim, int) and outputs and dim % len(outputs) == 0:
+        sizes = [dim // len(outputs)] * len(outputs)
+    if sizes and len(sizes) == len(outs) and isinstance(dim, int) and sum(sizes) == dim:
+        _split_as_slices(lw, xl, outs, sizes, la, rank)
+        return
     if not sizes or len(set(sizes)) == 1:
         lw.emit("SPLIT", [lw.int32_operand([la], scalar=True), xl], outs, {"num_splits": len(outs)})
     else:
         lw.emit("SPLIT_V", [xl, lw.int32_operand(sizes), lw.int32_operand([la], scalar=True)], outs,
                 {"num_splits": len(outs)})
+
+
+def _split_as_slices(lw: _GraphLowering, xl: str, outs: list[str], sizes: list[int], la: int, rank: int) -> None:
+    """A static Split is one STRIDED_SLICE per output on the TF path, not SPLIT/SPLIT_V. onnx2tf writes
+    ``tf.strided_slice`` per output for a split into size-1 pieces ("Suppression of FlexSplitV generation",
+    ``onnx2tf/ops/Split.py``), because a quantized ``tf.SplitV`` becomes a Flex op (PINTO0309/onnx2tf#290,
+    tensorflow/tensorflow#59535); issue 11 measured the same one-slice-per-output form for the other static splits
+    on the onnx2tf TF-converter path. Every other axis is masked (begin/end mask bits)."""
+    mask = sum(1 << i for i in range(rank) if i != la)
+    start = 0
+    for out, size in zip(outs, sizes):
+        begin, end = [0] * rank, [0] * rank
+        begin[la], end[la] = start, start + size
+        lw.emit("STRIDED_SLICE", [xl, lw.int32_operand(begin), lw.int32_operand(end), lw.int32_operand([1] * rank)],
+                [out], {"begin_mask": mask, "end_mask": mask, **_SLICE_OPTIONS}, label="split")
+        start += size
 
 
 @_handles("Slice")
