@@ -175,3 +175,17 @@ def test_depthwise_conv_with_unequal_strides_is_a_grouped_conv2d(tmp_path, strid
     assert types(g) == [expect]
     assert g.tensors[g.ops[0].inputs[1]].shape == ((1, 3, 3, 4) if expect == "DEPTHWISE_CONV_2D" else (4, 3, 3, 1))
     assert (g.ops[0].attrs["stride_h"], g.ops[0].attrs["stride_w"]) == tuple(strides)
+
+
+# -- IsNaN ------------------------------------------------------------------------------------------------------------
+
+def test_is_nan_is_not_equal_of_x_and_itself(tmp_path):
+    """``tf.math.is_nan`` reaches the TFLite file as NOT_EQUAL(x, x), a builtin reading the int8 input: no Flex op."""
+    nodes = [helper.make_node("IsNaN", ["x"], ["m"]),
+             helper.make_node("Where", ["m", "zero", "x"], ["y"])]
+    p = save(tmp_path, nodes, [vi("x", [2, 3])], [vi("y", None)], {"zero": np.array(0, np.float32)})
+    lg = lowered(p)
+    ne = next(op for op in lg.graph.ops if op.type == "NOT_EQUAL")
+    assert ne.inputs[0] == ne.inputs[1] and lg.graph.tensors[ne.outputs[0]].dtype == "bool"
+    assert not [t for t in types(lg.graph) if ":" in t]
+    assert not [n for n in lg.notes if n.code == "LOWER-NO-TFLITE-BUILTIN"]

@@ -149,3 +149,12 @@ def _cast(lw: _GraphLowering, op: Op) -> None:
         return
     perm = lw.perm_of(x)
     lw.emit("CAST", [lw.need(x, perm)], [lw.output(y, perm)])
+
+
+@_handles("IsNaN")
+def _is_nan(lw: _GraphLowering, op: Op) -> None:
+    """IsNaN -> NOT_EQUAL(x, x) (only NaN differs from itself), a builtin, not a Flex op: onnx2tf writes
+    ``tf.math.is_nan`` (onnx2tf/ops/IsNaN.py) and the TFLite converter lowers TF ``IsNan`` to ``x != x``."""
+    perm = lw.perm_of(op.inputs[0])
+    xl = lw.need(op.inputs[0], perm)
+    lw.emit("NOT_EQUAL", [xl, xl], [lw.output(op.outputs[0], perm)])
