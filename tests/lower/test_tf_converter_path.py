@@ -189,3 +189,23 @@ def test_is_nan_is_not_equal_of_x_and_itself(tmp_path):
     assert ne.inputs[0] == ne.inputs[1] and lg.graph.tensors[ne.outputs[0]].dtype == "bool"
     assert not [t for t in types(lg.graph) if ":" in t]
     assert not [n for n in lg.notes if n.code == "LOWER-NO-TFLITE-BUILTIN"]
+
+
+# -- flatten before FULLY_CONNECTED -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("pool, expect", [
+    ([4, 4], ["AVERAGE_POOL_2D", "FULLY_CONNECTED"]),             # [1, 8, 1, 1] -> [1, 8]: only size-1 dims go
+    ([2, 2], ["AVERAGE_POOL_2D", "TRANSPOSE", "RESHAPE", "FULLY_CONNECTED"]),  # [1, 8, 2, 2] -> [1, 32]: real merge
+])
+def test_flatten_that_only_drops_size1_dims_before_fc_emits_no_reshape(tmp_path, pool, expect):
+    """FULLY_CONNECTED flattens its input to [-1, K] itself; the TFLite optimizer removes a RESHAPE in front of it
+    that keeps the last dim (``RemoveReshapeBeforeFullyConnected``). A flatten merging real NCHW dims keeps its
+    channel-major TRANSPOSE + RESHAPE."""
+    k = 8 * (4 // pool[0]) ** 2
+    nodes = [helper.make_node("AveragePool", ["x"], ["p"], kernel_shape=pool, strides=pool),
+             helper.make_node("Flatten", ["p"], ["f"], axis=1),
+             helper.make_node("Gemm", ["f", "W", "B"], ["y"], transB=1)]
+    p = save(tmp_path, nodes, [vi("x", [1, 8, 4, 4])], [vi("y", None)], {"W": w(5, k), "B": w(5)})
+    g = lowered(p).graph
+    assert types(g) == expect
+    assert g.tensors[g.ops[-1].outputs[0]].shape == (1, 5)

@@ -29,7 +29,7 @@ from edgefit.lower.onnx_to_tflite.layout import (
 )
 from edgefit.lower.onnx_to_tflite.peepholes import (
     _canonicalize_layout, _dead_code, _fold_reduce_reshape, _fuse_activation, _fuse_affine, _fuse_gelu, _fuse_rsqrt,
-    _fuse_squared_difference, _int8_pool_pad, _rewrite
+    _drop_flatten_before_fc, _fuse_squared_difference, _int8_pool_pad, _rewrite
 )
 from edgefit.lower.onnx_to_tflite.quantize import _assume_int8, _fold_qdq, _legalize_types, _propagate_scales
 
@@ -697,7 +697,7 @@ class _GraphLowering:
     def finish(self) -> OpGraph:
         """The converter's passes (peepholes, quantization, cleanup), then the OpGraph."""
         for rule in (_canonicalize_layout, _fuse_rsqrt, _fuse_squared_difference, _fuse_gelu, _fold_reduce_reshape,
-                     _fuse_affine, _fuse_activation):
+                     _fuse_affine, _fuse_activation, _drop_flatten_before_fc):
             _rewrite(self, rule)
         _dead_code(self)
         if self.quantize:

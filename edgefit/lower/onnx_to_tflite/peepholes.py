@@ -469,3 +469,30 @@ def _int8_pool_pad(lw: _GraphLowering, uses: _Uses, pad: Op, sweep: _Sweep) -> b
     pad.inputs = pad.inputs[:2]
     sweep.touch(pad)
     return True
+
+
+@_matches("FULLY_CONNECTED")
+def _drop_flatten_before_fc(lw: _GraphLowering, uses: _Uses, fc: Op, sweep: _Sweep) -> bool:
+    """A RESHAPE to [N, K] in front of a FULLY_CONNECTED that only drops size-1 dims (a Flatten of [N, 1, 1, K]
+    NHWC features) vanishes: FULLY_CONNECTED flattens its input to [-1, K] itself, and the TFLite optimizer's
+    ``RemoveReshapeBeforeFullyConnected`` pattern removes such a reshape. A flatten that merges real dims stays."""
+    if fc.attrs.get("keep_num_dims") or not fc.inputs:
+        return False
+    reshape = uses.producer.get(fc.inputs[0])
+    if reshape is None or reshape.type != "RESHAPE" or not sweep.untouched(reshape):
+        return False
+    if uses.only_consumer(reshape.outputs[0]) is not fc:
+        return False
+    src, out = lw.tensors.get(reshape.inputs[0]), lw.tensors.get(reshape.outputs[0])
+    if src is None or out is None or src.shape is None or out.shape is None or len(out.shape) != 2:
+        return False
+    if not all(isinstance(d, int) for d in (*src.shape, *out.shape)):
+        return False
+    kept = [d for d in src.shape if d != 1]
+    if kept != [d for d in out.shape if d != 1] or src.shape[-1] != out.shape[-1]:
+        return False
+    fc.inputs[0] = reshape.inputs[0]
+    fc.source_nodes = _merge_sources(reshape, fc)
+    sweep.touch(fc)
+    sweep.remove(reshape)
+    return True
