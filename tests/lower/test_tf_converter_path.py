@@ -209,3 +209,50 @@ def test_flatten_that_only_drops_size1_dims_before_fc_emits_no_reshape(tmp_path,
     g = lowered(p).graph
     assert types(g) == expect
     assert g.tensors[g.ops[-1].outputs[0]].shape == (1, 5)
+
+
+# -- CONCATENATION input scales -----------------------------------------------------------------------------------------
+
+def _requantized_inputs(g: OpGraph) -> list[str]:
+    """The producers of the concat inputs that go through an int8 -> int8 QUANTIZE first."""
+    producer = {t: op for op in g.ops for t in op.outputs}
+    cat = next(op for op in g.ops if op.type == "CONCATENATION")
+    out = []
+    for name in cat.inputs:
+        q = producer.get(name)
+        if q is not None and q.type == "QUANTIZE":
+            assert g.tensors[q.inputs[0]].dtype == g.tensors[name].dtype == "int8"
+            out.append(producer[q.inputs[0]].type if q.inputs[0] in producer else q.inputs[0])
+    return out
+
+
+def _convs(*names):
+    return [helper.make_node("Conv", ["x", f"w{n}"], [n], kernel_shape=[1, 1]) for n in names]
+
+
+def test_concat_input_with_a_fixed_scale_is_requantized(tmp_path):
+    """LOGISTIC's int8 output scale is fixed at 1/256; the concat output's is calibrated: the quantizer puts an
+    int8 -> int8 QUANTIZE between them. The conv input shares the output scale and goes in directly."""
+    nodes = [*_convs("a", "b"), helper.make_node("Sigmoid", ["a"], ["s"]),
+             helper.make_node("Concat", ["s", "b"], ["y"], axis=1)]
+    p = save(tmp_path, nodes, [vi("x", [1, 4, 4, 4])], [vi("y", None)], {"wa": w(4, 4, 1, 1), "wb": w(4, 4, 1, 1)})
+    g = lowered(p).graph
+    assert _requantized_inputs(g) == ["LOGISTIC"]
+    cat = next(op for op in g.ops if op.type == "CONCATENATION")
+    assert g.tensors[cat.outputs[0]].quant.scale[0] != 1 / 256
+
+
+def test_concat_input_that_also_feeds_a_scale_keeping_op_is_requantized(tmp_path):
+    """SPPF-style: x feeds a max pool (which keeps x's scale) and the concat; p feeds only the concat. x is
+    requantized to the concat's scale, p is not."""
+    nodes = [*_convs("a"), helper.make_node("MaxPool", ["a"], ["p"], kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+             helper.make_node("Concat", ["a", "p"], ["y"], axis=1)]
+    p = save(tmp_path, nodes, [vi("x", [1, 4, 4, 4])], [vi("y", None)], {"wa": w(4, 4, 1, 1)})
+    assert _requantized_inputs(lowered(p).graph) == ["CONV_2D"]
+
+
+def test_concat_of_plain_conv_outputs_needs_no_requantize(tmp_path):
+    nodes = [*_convs("a", "b"), helper.make_node("Concat", ["a", "b"], ["y"], axis=1)]
+    p = save(tmp_path, nodes, [vi("x", [1, 4, 4, 4])], [vi("y", None)], {"wa": w(4, 4, 1, 1), "wb": w(4, 4, 1, 1)})
+    g = lowered(p).graph
+    assert _requantized_inputs(g) == [] and "QUANTIZE" not in types(g)

@@ -31,7 +31,9 @@ from edgefit.lower.onnx_to_tflite.peepholes import (
     _canonicalize_layout, _dead_code, _fold_reduce_reshape, _fuse_activation, _fuse_affine, _fuse_gelu, _fuse_rsqrt,
     _drop_flatten_before_fc, _fuse_squared_difference, _int8_pool_pad, _rewrite
 )
-from edgefit.lower.onnx_to_tflite.quantize import _assume_int8, _fold_qdq, _legalize_types, _propagate_scales
+from edgefit.lower.onnx_to_tflite.quantize import (
+    _assume_int8, _fold_qdq, _legalize_types, _propagate_scales, _requantize_concat_inputs
+)
 
 
 #: Where the lowering's own errors go: set EDGEFIT_LOWER_STRICT=1 to raise them instead of noting them (tests).
@@ -707,6 +709,7 @@ class _GraphLowering:
                 _fold_qdq(self)
             _propagate_scales(self)
             _legalize_types(self)
+            _requantize_concat_inputs(self)
         for rule in (_fuse_activation, _int8_pool_pad, _fold_reduce_reshape, _canonicalize_layout):
             _rewrite(self, rule)
         _dead_code(self)

@@ -287,3 +287,49 @@ def _quantize_float_outputs(lw: _GraphLowering, op: Op, ops: list[Op]) -> None:
         t.dtype, t.quant = "int8", _placeholder_quant()
         ops.append(Op(index=0, name=lw.op_name(f"{op.name}/quantize"), type="QUANTIZE", domain="tflite",
                       version=None, inputs=[float_name], outputs=[name], source_nodes=op.source_nodes))
+
+
+def _requantize_concat_inputs(lw: _GraphLowering) -> None:
+    """Int8 CONCATENATION reads every input at the output's scale (the op is ``SameOperandsAndResultsScale`` in
+    the TFLite quantizer). Where an input's scale is held elsewhere the quantizer inserts an int8 -> int8 QUANTIZE
+    (a requantize) in front of the concat: an input whose scale the kernel fixes (LOGISTIC/SOFTMAX 1/256, TANH
+    1/128) or one that also feeds another scale-keeping op (a pool, reshape, ...: its scale is tied there). With
+    calibrated (QDQ) scales, an input whose known quantization differs from the output's is requantized too."""
+    producer = {t: op for op in lw.ops for t in op.outputs if t}
+    readers: dict[str, list[Op]] = {}
+    for op in lw.ops:
+        for t in dict.fromkeys(op.inputs):
+            if t:
+                readers.setdefault(t, []).append(op)
+    ops: list[Op] = []
+    for op in lw.ops:
+        out = lw.tensors.get(op.outputs[0]) if op.type == "CONCATENATION" and op.outputs else None
+        if out is None or out.dtype != "int8" or out.quant is None:
+            ops.append(op)
+            continue
+        requantized = False
+        for i, name in enumerate(op.inputs):
+            t = lw.tensors.get(name)
+            if t is None or t.is_constant or t.dtype != "int8" or t.quant is None:
+                continue
+            src = producer.get(name)
+            if lw.assumed_int8:
+                held = (src is not None and src.type in _FIXED_OUTPUT_QUANT) or any(
+                    r is not op and r.type in _SAME_SCALE_OPS for r in readers.get(name, []))
+            else:
+                held = _is_calibrated(t) and _is_calibrated(out) and not _same_quant(t, out)
+            if not held:
+                continue
+            if lw.assumed_int8 and not requantized and t.quant is out.quant:
+                out.quant = _placeholder_quant()  # the output's scale is the concat's own, not the fixed one
+            requantized = True
+            moved = lw.tensor(f"{name}/requantized", "int8", t.shape, quant=out.quant)
+            ops.append(Op(index=0, name=lw.op_name(f"{op.name}/requantize"), type="QUANTIZE", domain="tflite",
+                          version=None, inputs=[name], outputs=[moved], source_nodes=op.source_nodes))
+            op.inputs[i] = moved
+        ops.append(op)
+    lw.ops = ops
+
+
+def _is_calibrated(t: Tensor) -> bool:
+    return t.quant is not None and bool(t.quant.scale) and not any(math.isnan(s) for s in t.quant.scale)
