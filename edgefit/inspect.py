@@ -184,10 +184,12 @@ def _external_data(model: Model) -> list[dict[str, Any]]:
             f = files.setdefault(t.external.location, {"location": t.external.location, "tensors": 0, "bytes": 0})
             f["tensors"] += 1
             f["bytes"] = max(f["bytes"], t.external.offset + (t.external.length or t.byte_size or 0))
+    from edgefit.read.onnx import NOT_A_REGULAR_FILE, external_location_problem
+
     for loc, f in files.items():
-        target = (base / loc).resolve()
-        f["inside_model_dir"] = target.is_relative_to(base) and not Path(loc).is_absolute()
-        f["present"] = f["inside_model_dir"] and target.is_file()
+        problem = external_location_problem(base, loc)
+        f["inside_model_dir"] = problem in (None, NOT_A_REGULAR_FILE)
+        f["present"] = problem is None and (base / loc).is_file()  # stat only: the file is never opened
     return list(files.values())
 
 

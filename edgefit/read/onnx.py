@@ -8,6 +8,8 @@ initializers are detached for the duration, so memory and time do not grow with 
 
 from __future__ import annotations
 
+import math
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ from google.protobuf.message import DecodeError
 from onnx import AttributeProto, TensorProto, numpy_helper
 
 from edgefit.errors import CorruptModelError, ExternalDataError, ModelFileError, UsageError
-from edgefit.graph import Dim, ExternalData, Model, Op, OpGraph, QuantParams, Tensor
+from edgefit.graph import DTYPE_BITS, Dim, ExternalData, Model, Op, OpGraph, QuantParams, Tensor
 from edgefit.read import SMALL_CONSTANT_BYTES
 from edgefit.read.onnx_shapes import infer_static_shapes
 
@@ -27,6 +29,12 @@ DTYPES: dict[int, str] = {
     v: _ONNX_DTYPE_NAMES.get(k, k.lower()) for k, v in TensorProto.DataType.items() if k != "UNDEFINED"
 }
 DTYPES[0] = "undefined"
+#: Opset versions are small positive numbers (ai.onnx is at 2x); anything past int32 is a corrupt header, and
+#: the ONNX schema lookups take a C++ int.
+MAX_OPSET_VERSION = (1 << 31) - 1
+#: A constant declaring more elements than this is corrupt (its byte size would not fit in an int64).
+MAX_ELEMENTS = 1 << 62
+_SCHEMA_DOMAINS = {"ai.onnx": "", "ai.onnx.ml": "ai.onnx.ml", "com.microsoft": "com.microsoft"}
 
 def read_onnx(path: Path, input_shapes: dict[str, Any] | None = None) -> Model:
     """Read an ONNX file; ``input_shapes`` fixes dynamic dims first (see ``fix_input_shapes``)."""
@@ -154,17 +162,39 @@ def _infos(values: Any) -> dict[str, tuple[str, tuple[Dim, ...] | None]]:
     return out
 
 
+_ATTRIBUTE_TYPES = set(AttributeProto.AttributeType.values())
+
+
+@lru_cache(maxsize=4096)
+def _schema_attribute_types(op_type: str, domain: str, version: int | None) -> dict[str, int] | None:
+    """Attribute name -> AttributeProto type of the op's ONNX schema at ``version``; None without a schema."""
+    schema_domain = _SCHEMA_DOMAINS.get(domain)
+    if schema_domain is None or not op_type or version is None:
+        return None
+    try:
+        schema = onnx.defs.get_schema(op_type, version, schema_domain)
+    except Exception:  # no such op, or none at that opset: nothing to check against
+        return None
+    return {name: int(a.type) for name, a in schema.attributes.items()}
+
+
 class _ModelBuilder:
     def __init__(self, proto: onnx.ModelProto, path: Path):
         self.proto = proto
         self.path = path
         self.notes: list[str] = []
         self.opsets = {(o.domain or "ai.onnx"): o.version for o in proto.opset_import}
+        for domain, version in self.opsets.items():
+            if not 0 < version <= MAX_OPSET_VERSION:
+                raise CorruptModelError(f"opset_import: version {version} of domain {domain!r} is not a valid "
+                                        "opset version (corrupt file)", path)
         self.function_keys = {f"{f.domain}::{f.name}" for f in proto.functions}
 
     def build(self) -> Model:
         proto = self.proto
-        header = (proto.producer_name, proto.producer_version, *(o.domain for o in proto.opset_import))
+        header = (proto.producer_name, proto.producer_version, *(o.domain for o in proto.opset_import),
+                  *(x for p in proto.metadata_props for x in (p.key, p.value)),
+                  *(x for f in proto.functions for x in (f.name, f.domain, *f.input, *f.output)))
         if bytes in {type(x) for x in header}:
             raise CorruptModelError("the model header is not valid UTF-8 text (corrupt file)", self.path)
         value_infos = self._value_infos()
@@ -231,9 +261,9 @@ class _ModelBuilder:
             tensors[init.name] = self._constant(init, init.name, read_value=init.name in qdq_params)
         for sp in g.sparse_initializer:
             tensors[sp.values.name] = self._sparse_constant(sp)
-        if bytes in {type(name) for name in (*tensors, *infos)}:
-            raise CorruptModelError(f"a tensor name in graph {g.name!r} is not valid UTF-8 text (corrupt file)",
-                                    self.path)
+        if bytes in {type(name) for name in (g.name, *tensors, *infos)}:
+            raise CorruptModelError(f"graph {g.name!r}: its name or a tensor name is not valid UTF-8 text (corrupt "
+                                    "file)", self.path)
         for name, (dtype, shape) in infos.items():
             if name not in tensors:
                 tensors[name] = Tensor(name, dtype, shape)
@@ -275,7 +305,14 @@ class _ModelBuilder:
         if bytes in {type(x) for x in (op.name, op.type, node.domain, *op.inputs, *op.outputs)}:
             # protobuf hands back bytes for a string holding invalid UTF-8, which only a corrupt file has
             raise CorruptModelError(f"node {index}: a name or type is not valid UTF-8 text (corrupt file)", self.path)
+        schema = _schema_attribute_types(node.op_type, domain, op.version) if not op.function else None
         for a in node.attribute:
+            expected = schema.get(a.name) if schema else None
+            if expected is not None and a.type not in (expected, AttributeProto.UNDEFINED) and not a.ref_attr_name:
+                raise CorruptModelError(
+                    f"node {op.name!r} ({node.op_type}): attribute {a.name!r} is of type "
+                    f"{AttributeProto.AttributeType.Name(a.type) if a.type in _ATTRIBUTE_TYPES else a.type}, the "
+                    f"ONNX schema says {AttributeProto.AttributeType.Name(expected)}", self.path)
             if a.type == AttributeProto.GRAPH:
                 op.bodies[a.name] = self._body(a.g)
             elif a.type == AttributeProto.GRAPHS:
@@ -294,7 +331,11 @@ class _ModelBuilder:
                 except Exception:
                     self.notes.append(f"op {op.name} ({node.op_type}): attribute {a.name!r} could not be decoded")
                     continue
-                op.attrs[a.name] = v.decode("utf-8", "replace") if isinstance(v, bytes) else v
+                if isinstance(v, bytes):
+                    v = v.decode("utf-8", "replace")
+                elif isinstance(v, list) and v and isinstance(v[0], bytes):
+                    v = [x.decode("utf-8", "replace") for x in v]
+                op.attrs[a.name] = v
         if (node.domain and key not in self.function_keys and node.domain not in ("ai.onnx", "ai.onnx.ml")
                 and not onnx.defs.has(node.op_type, node.domain)):
             self.notes.append(f"op {op.name}: {node.domain}::{node.op_type} is a custom op with no ONNX schema; "
@@ -309,16 +350,34 @@ class _ModelBuilder:
     def _constant(self, t: TensorProto, name: str, read_value: bool = False) -> Tensor:
         dtype = DTYPES.get(t.data_type, f"onnx_type_{t.data_type}")
         tensor = Tensor(name, dtype, tuple(t.dims), is_constant=True)
+        if any(d < 0 for d in t.dims) or math.prod(t.dims) > MAX_ELEMENTS:
+            raise CorruptModelError(f"constant {name!r}: dims {list(t.dims)} are not a tensor shape (a dim is "
+                                    "negative or the element count passes 2^62)", self.path)
+        if t.raw_data and t.data_location != TensorProto.EXTERNAL and tensor.byte_size is not None \
+                and DTYPE_BITS.get(dtype, 0) >= 8 and len(t.raw_data) != tensor.byte_size:
+            raise CorruptModelError(f"constant {name!r}: dims {list(t.dims)} of {dtype} need {tensor.byte_size:,} "
+                                    f"bytes but its raw_data holds {len(t.raw_data):,}", self.path)
         if t.data_location == TensorProto.EXTERNAL:
             ext = {e.key: e.value for e in t.external_data}
-            length = int(ext["length"]) if "length" in ext else None
-            tensor.external = ExternalData(ext.get("location", ""), int(ext.get("offset", 0) or 0), length)
+            length = self._external_int(name, ext, "length")
+            tensor.external = ExternalData(ext.get("location", ""), self._external_int(name, ext, "offset") or 0,
+                                           length)
         elif (read_value or (tensor.byte_size or 0) <= SMALL_CONSTANT_BYTES) and dtype != "string":
             try:
                 tensor.value = numpy_helper.to_array(t)
             except Exception:
                 self.notes.append(f"constant {name}: data does not match its dims/dtype")
         return tensor
+
+    def _external_int(self, name: str, ext: dict[str, str], key: str) -> int | None:
+        """The external-data ``offset`` / ``length`` entry as a byte count (None when absent)."""
+        text = ext.get(key)
+        if text is None or text == "":
+            return None
+        if not text.isascii() or not text.isdigit() or len(text) > 20:
+            raise CorruptModelError(f"tensor {name!r}: external data {key} {text[:40]!r} is not a byte count "
+                                    "(corrupt file)", self.path)
+        return int(text)
 
     def _sparse_constant(self, sp: onnx.SparseTensorProto) -> Tensor:
         values = self._constant(sp.values, sp.values.name)
@@ -363,18 +422,71 @@ class _ModelBuilder:
                 t.quant = q
 
     def _check_external_locations(self, graph: OpGraph) -> None:
+        """One note per external data file that edgefit would refuse to read (nothing is opened here)."""
         base = self.path.resolve().parent
-        locations = {t.external.location for t in graph.tensors.values() if t.external}
-        bad = sorted(loc for loc in locations if not _inside(base, loc))  # each file once, not once per tensor
-        for loc in bad:
-            self.notes.append(f"external data location {loc!r} points outside the model's directory; "
-                              "edgefit will never read it")
+        first: dict[str, str] = {}  # location -> first tensor naming it: each file once, not once per tensor
+        for g in _with_bodies(graph):
+            for t in g.tensors.values():
+                if t.external is not None:
+                    first.setdefault(t.external.location, t.name)
+        for loc in sorted(first):
+            problem = external_location_problem(base, loc)
+            if problem is not None:
+                self.notes.append(f"tensor {first[loc]!r}: external data location {_show(loc)} {problem}; "
+                                  "edgefit will never read it")
+
+
+def _with_bodies(graph: OpGraph) -> list[OpGraph]:
+    out, stack = [], [graph]
+    while stack:
+        g = stack.pop()
+        out.append(g)
+        stack.extend(body for op in g.ops for body in op.bodies.values())
+    return out
+
+
+def _show(location: str) -> str:
+    text = repr(location)
+    return text if len(text) <= 80 else text[:77] + "...'"
+
+
+#: Longest path and file-name component POSIX systems accept (PATH_MAX, NAME_MAX).
+_PATH_MAX, _NAME_MAX = 4096, 255
+NOT_A_REGULAR_FILE = "is not a regular file (a directory, device, FIFO or socket)"
+
+
+def external_location_problem(base: Path, location: str) -> str | None:
+    """Why the external data file ``location`` (relative to the model's folder ``base``) must not be read, or None
+    when it may be: it must be a relative path that stays inside ``base`` once every symlink is resolved, and
+    what is there (if anything) must be a regular file, not a device, FIFO or socket. Only ``lstat``/``stat``
+    metadata calls are made; the file is never opened."""
+    import stat
+
+    if not location:
+        return "is empty"
+    if "\0" in location or len(location.encode("utf-8", "surrogatepass")) > _PATH_MAX or any(
+            len(part.encode("utf-8", "surrogatepass")) > _NAME_MAX for part in location.split("/")):
+        return "is not a valid file name"
+    if Path(location).is_absolute():
+        return "is an absolute path, outside the model's directory"
+    try:
+        target = (base / location).resolve()
+    except (OSError, RuntimeError, ValueError):  # a symlink loop, an unreadable directory
+        return "cannot be resolved (symlink loop or unreadable directory)"
+    if not target.is_relative_to(base):
+        return "points outside the model's directory"
+    try:
+        mode = target.stat().st_mode
+    except (OSError, ValueError):
+        return None  # missing: said when (and only if) the bytes are needed
+    if not stat.S_ISREG(mode):
+        return NOT_A_REGULAR_FILE
+    return None
 
 
 def _inside(base: Path, location: str) -> bool:
-    if not location or Path(location).is_absolute():
-        return False
-    return (base / location).resolve().is_relative_to(base)
+    """Whether ``location`` may be read as external data of a model in ``base`` (see external_location_problem)."""
+    return external_location_problem(base, location) is None
 
 
 def external_data_path(model: Model, tensor: Tensor) -> Path:
@@ -382,9 +494,10 @@ def external_data_path(model: Model, tensor: Tensor) -> Path:
     assert tensor.external is not None
     base = Path(model.path).resolve().parent
     loc = tensor.external.location
-    if not _inside(base, loc):
-        raise ExternalDataError(f"tensor {tensor.name!r}: external data location {loc!r} points outside the "
-                                "model's directory; refusing to read it", model.path)
+    problem = external_location_problem(base, loc)
+    if problem is not None:
+        raise ExternalDataError(f"tensor {tensor.name!r}: external data location {_show(loc)} {problem}; refusing "
+                                "to read it", model.path)
     p = base / loc
     if not p.is_file():
         raise ExternalDataError(f"tensor {tensor.name!r} needs external data file {loc!r}, which is missing "

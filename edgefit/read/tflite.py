@@ -144,6 +144,7 @@ class _Reader:
                         graphs[idx].is_body = True
                         op.bodies[role.removesuffix("_subgraph_index").removesuffix("_index")] = graphs[idx]
         graphs[0].is_body = False  # the primary subgraph always runs on its own
+        self._check_acyclic(graphs)
         signatures = [self._signature(_checked(fb.SignatureDefs(i)), graphs) for i in range(fb.SignatureDefsLength())]
         for s in signatures:
             graphs[s.subgraph].is_body = False
@@ -155,6 +156,29 @@ class _Reader:
         return Model(path=str(self.path), format="tflite", graphs=graphs, opsets={"tflite": fb.Version()},
                      producer=(desc or b"").decode("utf-8", "replace"), signatures=signatures,
                      metadata=metadata, notes=self.notes)
+
+    def _check_acyclic(self, graphs: list[OpGraph]) -> None:
+        """Control flow may not recurse (TFLite has no recursion): a subgraph that reaches itself through
+        WHILE / IF / CALL_ONCE bodies is corrupt, and would send every walk over the bodies round forever."""
+        state: dict[int, int] = {}  # id(graph) -> 1 on the current path, 2 done
+        for root in graphs:
+            if id(root) in state:
+                continue
+            stack = [(root, iter([b for op in root.ops for b in op.bodies.values()]))]
+            state[id(root)] = 1
+            while stack:
+                g, children = stack[-1]
+                child = next(children, None)
+                if child is None:
+                    state[id(g)] = 2
+                    stack.pop()
+                elif state.get(id(child)) == 1:
+                    raise CorruptModelError(f"subgraph {g.index} ({g.name}) calls subgraph {child.index} "
+                                            f"({child.name}), which is already running: control flow recurses",
+                                            self.path)
+                elif id(child) not in state:
+                    state[id(child)] = 1
+                    stack.append((child, iter([b for op in child.ops for b in op.bodies.values()])))
 
     # -- tables -------------------------------------------------------------------------------------------
 

@@ -576,7 +576,9 @@ def pad_not_batch(op: Op, graph: OpGraph, ctx: CoralContext) -> str | None:
 
 def _paddings(op: Op, graph: OpGraph) -> list[list[int]] | None:
     value = constant_value(graph, op.inputs[1]) if len(op.inputs) > 1 else None
-    return None if value is None else [[int(a), int(b)] for a, b in value.reshape(-1, 2).tolist()]
+    if value is None or value.size % 2:  # a paddings tensor is [rank, 2]; a corrupt one is not read
+        return None
+    return [[int(a), int(b)] for a, b in value.reshape(-1, 2).tolist()]
 
 
 @rule("CORAL-PAD-XY-OLD", applies_to={"PAD"}, params={"runtime": OLD_RUNTIME}, status=STATUS_UNSPECIFIED,

@@ -1038,8 +1038,8 @@ def dla_dims(op: Op, graph: OpGraph, ctx: JetsonContext) -> str | Detail | None:
 def _spatial(op: Op, graph: OpGraph, attr: str, default: int, weight_dims: bool = False) -> list[int]:
     """A per-spatial-axis attribute (kernel_shape, strides, dilations), its default filled for a 2-D op."""
     value = op.attrs.get(attr)
-    if value is not None:
-        return [int(v) for v in value]
+    if isinstance(value, (list, tuple)) and all(isinstance(v, int) for v in value):
+        return [int(v) for v in value]  # (a custom-domain op of the same name may carry anything: default then)
     if weight_dims:
         shape = _shape(_tensor(graph, op.inputs, 1))
         if len(shape) > 2 and all(isinstance(d, int) for d in shape[2:]):

@@ -280,8 +280,8 @@ class _GraphLowering:
         if name in self.consts and name not in self.vals:
             return self.const_tensor(name, want)
         v = self.val(name)
-        if v.perm == want or shape is None or len(shape) != len(want) or len(v.perm) != len(want):
-            return v.name
+        if v.perm == want or shape is None or len(shape) != len(want) or sorted(v.perm) != sorted(want):
+            return v.name  # (a perm that is no permutation of the same axes comes from a malformed Transpose)
         key = (name, want)
         if key not in self._layout_cache:
             self._layout_cache[key] = self.relayout(v.name, shape, v.perm, want)
@@ -767,7 +767,7 @@ def _infer_window(lw: _GraphLowering, op: Op, x: tuple[Dim, ...]) -> tuple[Dim, 
     """Conv/pool outputs: batch, the output channel count where the weights give it, unknown spatial sizes."""
     channels: Dim = x[1] if len(x) > 1 else None
     w = lw.shape(lw.input(op, 1) or "") if op.type in ("Conv", "ConvTranspose") else None
-    if w is not None:
+    if w is not None and len(w) >= 2:  # a weight of rank < 2 is malformed: leave the channels unknown
         channels = w[0] if op.type == "Conv" else (w[1] * int(op.attrs.get("group", 1))
                                                    if isinstance(w[1], int) else None)
     spatial: list[Dim] = [1] * (len(x) - 2) if op.type.startswith("Global") else [None] * (len(x) - 2)

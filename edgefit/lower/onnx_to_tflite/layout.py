@@ -81,9 +81,14 @@ def _lowered_dtype(onnx_dtype: str) -> str:
     return "float32" if onnx_dtype in _FLOAT_DTYPES else onnx_dtype
 
 
+#: Per-channel quantization beyond this many channels (a corrupt or hostile shape; real ones, LM heads over a
+#: vocabulary included, are under 2^18) is recorded per tensor, so memory stays bounded.
+MAX_QUANT_CHANNELS = 1 << 24
+
+
 def _placeholder_quant(channels: int | None = None, axis: int | None = None) -> QuantParams:
     """Quantization of a tensor an uncalibrated float model would get: int8, scale unknown (NaN)."""
-    if channels is None or channels <= 1:
+    if channels is None or channels <= 1 or channels > MAX_QUANT_CHANNELS:
         return QuantParams((_NAN,), (0,))
     return QuantParams((_NAN,) * channels, (0,) * channels, axis)
 
