@@ -246,7 +246,18 @@ def builtin_code_known(op: None, graph: OpGraph, ctx: CoralContext) -> str | Non
     unreadable ("Op builtin_code out of range")."""
     unknown = sorted({(code, o.type) for o in graph.ops if o.domain == "tflite"
                       if (code := builtin_code(o.type)) is not None and code >= FIRST_UNKNOWN_BUILTIN_CODE})
-    return "; ".join(f"Op builtin_code out of range: {code} ({name})" for code, name in unknown) or None
+    return "; ".join(f"Op builtin_code out of range: {code} ({name})" + (f" -- {_NEWER_OP_FIXES[name]}"
+                     if name in _NEWER_OP_FIXES else "") for code, name in unknown) or None
+
+
+# The concrete export change for a newer builtin the TF path produces from a common ONNX op.
+_NEWER_OP_FIXES = {
+    # TFLite's optimizer (optimize_patterns.td, MatchRelu0To1Pattern1/2) fuses MAXIMUM(MINIMUM(x, 1), 0), which
+    # onnx2tf writes for HardSigmoid and Clip(0, 1), into RELU_0_TO_1. RELU6 is a builtin the compiler reads.
+    "RELU_0_TO_1": "it is TFLite's fusion of max(0, min(1, x)) (ONNX HardSigmoid or Clip(0, 1) through onnx2tf); "
+                   "export HardSigmoid(x) as Relu6(6*alpha*x + 6*beta) * (1/6) (Mul, Add, Clip(0, 6), Mul), "
+                   "which converts to MUL, ADD with a fused RELU6, MUL",
+}
 
 
 def builtin_code(op_type: str) -> int | None:

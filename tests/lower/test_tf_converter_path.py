@@ -256,3 +256,22 @@ def test_concat_of_plain_conv_outputs_needs_no_requantize(tmp_path):
     p = save(tmp_path, nodes, [vi("x", [1, 4, 4, 4])], [vi("y", None)], {"wa": w(4, 4, 1, 1), "wb": w(4, 4, 1, 1)})
     g = lowered(p).graph
     assert _requantized_inputs(g) == [] and "QUANTIZE" not in types(g)
+
+
+# -- HardSigmoid ----------------------------------------------------------------------------------------------------
+
+def test_hard_sigmoid_is_relu_0_to_1_and_the_relu6_export_avoids_it(tmp_path):
+    """onnx2tf writes HardSigmoid as ``tf.maximum(0.0, tf.minimum(1.0, alpha * x + beta))``
+    (``onnx2tf/ops/HardSigmoid.py``); TFLite's optimizer fuses ``MAXIMUM(MINIMUM(x, 1), 0)`` into RELU_0_TO_1
+    (``MatchRelu0To1Pattern2`` in ``optimize_patterns.td``). The same values exported as
+    ``Relu6(6*alpha*x + 6*beta) * (1/6)`` (the fix CORAL-BUILTIN-CODE names) are MUL, ADD with a fused RELU6, MUL."""
+    x, y = vi("x", [1, 4, 8, 8]), vi("y", [1, 4, 8, 8])
+    hs = save(tmp_path, [helper.make_node("HardSigmoid", ["x"], ["y"], alpha=0.2, beta=0.5)], [x], [y])
+    assert types(lowered(hs).graph) == ["MUL", "ADD", "RELU_0_TO_1"]
+    nodes = [helper.make_node("Mul", ["x", "a6"], ["s"]), helper.make_node("Add", ["s", "b6"], ["t"]),
+             helper.make_node("Clip", ["t", "lo", "hi"], ["r"]), helper.make_node("Mul", ["r", "sixth"], ["y"])]
+    consts = {"a6": np.float32(6 * 0.2), "b6": np.float32(6 * 0.5), "lo": np.float32(0), "hi": np.float32(6),
+              "sixth": np.float32(1 / 6)}
+    g = lowered(save(tmp_path, nodes, [x], [y], consts)).graph
+    assert types(g) == ["MUL", "ADD", "MUL"]
+    assert g.ops[1].attrs["fused_activation_function"] == "RELU6"

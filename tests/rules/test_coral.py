@@ -105,6 +105,15 @@ def test_coral_builtin_code():
     assert "CORAL-BUILTIN-CODE" not in model_codes(single_op("RELU"))
 
 
+def test_coral_builtin_code_names_the_export_fix_for_relu_0_to_1():
+    """RELU_0_TO_1 (code 152) is what onnx2tf's HardSigmoid becomes; the finding says how to export it instead."""
+    _, model = evaluate(coral_rules(), single_op("RELU_0_TO_1"), CoralContext.from_spec(DictSpec()))
+    (finding,) = [f for f in model if f.code == "CORAL-BUILTIN-CODE"]
+    assert "152 (RELU_0_TO_1)" in finding.message and "Relu6(6*alpha*x + 6*beta) * (1/6)" in finding.message
+    _, model = evaluate(coral_rules(), single_op("GELU"), CoralContext.from_spec(DictSpec()))
+    assert "Relu6" not in next(f.message for f in model if f.code == "CORAL-BUILTIN-CODE")
+
+
 def test_coral_op_version():
     def transpose_conv(version):
         b = GraphBuilder()
